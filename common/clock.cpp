@@ -1,0 +1,2 @@
+#include "common/clock.hpp"
+// Header-only today; the translation unit keeps the vtable anchored here.

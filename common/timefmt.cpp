@@ -1,0 +1,88 @@
+#include "common/timefmt.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <cstdio>
+
+namespace peoplesync {
+namespace {
+
+bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
+  if (pos + len > s.size()) return false;
+  for (std::size_t i = pos; i < pos + len; ++i)
+    if (s[i] < '0' || s[i] > '9') return false;
+  auto [p, ec] = std::from_chars(s.data() + pos, s.data() + pos + len, out);
+  return ec == std::errc{} && p == s.data() + pos + len;
+}
+
+std::string format(SysTime t, bool millis) {
+  using namespace std::chrono;
+  const auto ms = floor<milliseconds>(t);
+  const auto day = floor<days>(ms);
+  const year_month_day ymd{day};
+  const hh_mm_ss hms{ms - day};
+  char buf[40];
+  if (millis) {
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%03dZ", int(ymd.year()),
+                  unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
+                  int(hms.minutes().count()), int(hms.seconds().count()),
+                  int(hms.subseconds().count()));
+  } else {
+    std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02dZ", int(ymd.year()),
+                  unsigned(ymd.month()), unsigned(ymd.day()), int(hms.hours().count()),
+                  int(hms.minutes().count()), int(hms.seconds().count()));
+  }
+  return buf;
+}
+
+}  // namespace
+
+std::string format_utc_iso(SysTime t) { return format(t, true); }
+std::string format_utc_iso_seconds(SysTime t) { return format(t, false); }
+
+std::optional<SysTime> parse_iso8601(std::string_view s) {
+  using namespace std::chrono;
+  int y = 0, mo = 0, d = 0;
+  if (!read_int(s, 0, 4, y) || s.size() < 10 || s[4] != '-' || !read_int(s, 5, 2, mo) ||
+      s[7] != '-' || !read_int(s, 8, 2, d))
+    return std::nullopt;
+  const year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
+  if (!ymd.ok()) return std::nullopt;
+  SysTime base = sys_days{ymd};
+  if (s.size() == 10) return base;
+  int h = 0, mi = 0, se = 0;
+  if (s.size() < 19 || (s[10] != 'T' && s[10] != ' ') || !read_int(s, 11, 2, h) || s[13] != ':' ||
+      !read_int(s, 14, 2, mi) || s[16] != ':' || !read_int(s, 17, 2, se))
+    return std::nullopt;
+  if (h > 23 || mi > 59 || se > 60) return std::nullopt;
+  std::size_t pos = 19;
+  milliseconds frac{0};
+  if (pos < s.size() && s[pos] == '.') {
+    ++pos;
+    int digits = 0, value = 0;
+    while (pos < s.size() && s[pos] >= '0' && s[pos] <= '9') {
+      if (digits < 3) value = value * 10 + (s[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return std::nullopt;
+    for (int i = digits; i < 3; ++i) value *= 10;
+    frac = milliseconds{value};
+  }
+  if (pos >= s.size()) return std::nullopt;  // an offset is required
+  minutes offset{0};
+  if (s[pos] == 'Z' && pos + 1 == s.size()) {
+    // UTC
+  } else if ((s[pos] == '+' || s[pos] == '-') && pos + 6 == s.size() && s[pos + 3] == ':') {
+    int oh = 0, om = 0;
+    if (!read_int(s, pos + 1, 2, oh) || !read_int(s, pos + 4, 2, om) || oh > 23 || om > 59)
+      return std::nullopt;
+    offset = hours{oh} + minutes{om};
+    if (s[pos] == '-') offset = -offset;
+  } else {
+    return std::nullopt;
+  }
+  return base + hours{h} + minutes{mi} + seconds{se} + frac - offset;
+}
+
+}  // namespace peoplesync

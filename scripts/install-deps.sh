@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages peoplesync needs to build and test, and only
+# those that are missing. Uses sudo when not root. Never pulls libboost-dev
+# (Boost 1.74), which conflicts with the 1.81 packages we build against.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libboost1.81-dev libboost-url1.81-dev libboost-system1.81-dev
+  libssl-dev openssl libsimdjson-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  libsqlite3-dev sqlite3 libgtest-dev libgmock-dev libsystemd-dev
+  curl ca-certificates
+)
+if [[ "${PEOPLESYNC_EXTRA_PACKAGES:-}" != "" ]]; then
+  # shellcheck disable=SC2206
+  packages+=(${PEOPLESYNC_EXTRA_PACKAGES})
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [[ ${#missing[@]} -eq 0 ]]; then
+  echo "install-deps: all ${#packages[@]} packages present"
+  exit 0
+fi
+
+sudo_cmd=()
+if [[ $(id -u) -ne 0 ]]; then
+  if command -v sudo >/dev/null 2>&1; then sudo_cmd=(sudo); else
+    echo "install-deps: need root or sudo to install: ${missing[*]}" >&2; exit 1
+  fi
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -q
+"${sudo_cmd[@]}" apt-get install -y -q --no-install-recommends "${missing[@]}"

@@ -1,0 +1,36 @@
+#include "common/timefmt.hpp"
+
+#include <gtest/gtest.h>
+
+namespace peoplesync {
+namespace {
+
+TEST(TimeFmt, ParsesOffsetsToTheSameInstant) {
+  auto a = parse_iso8601("2019-07-25T15:26:49+05:30");
+  auto b = parse_iso8601("2019-07-25T09:56:49Z");
+  auto c = parse_iso8601("2019-07-25T04:56:49-05:00");
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(*a, *b);
+  EXPECT_EQ(*b, *c);
+  EXPECT_EQ(format_utc_iso_seconds(*a), "2019-07-25T09:56:49Z");
+}
+
+TEST(TimeFmt, MillisecondsAndDates) {
+  auto t = parse_iso8601("2024-02-29T23:59:59.5Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(format_utc_iso(*t), "2024-02-29T23:59:59.500Z");
+  auto d = parse_iso8601("2024-03-01");
+  ASSERT_TRUE(d);
+  EXPECT_EQ(format_utc_iso_seconds(*d), "2024-03-01T00:00:00Z");
+}
+
+TEST(TimeFmt, RejectsGarbage) {
+  for (const char* bad : {"", "2024", "2024-13-01", "2023-02-29", "2024-01-01T10:00:00",
+                          "2024-01-01T25:00:00Z", "2024-01-01T10:00:00+5:30", "yesterday",
+                          "2024-01-01T10:00:00Zjunk"}) {
+    EXPECT_FALSE(parse_iso8601(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace peoplesync
