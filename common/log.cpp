@@ -9,6 +9,7 @@
 #include <mutex>
 
 #include "common/clock.hpp"
+#include "common/json.hpp"
 #include "common/redact.hpp"
 #include "common/timefmt.hpp"
 
@@ -55,26 +56,6 @@ class RedactingSink final : public spdlog::sinks::base_sink<std::mutex> {
  private:
   std::shared_ptr<spdlog::sinks::sink> inner_;
 };
-
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
 
 bool needs_quotes(std::string_view v) {
   if (v.empty()) return true;
@@ -154,18 +135,18 @@ std::string format_line(Format format, Level level, std::string_view component,
   line.reserve(64 + message.size());
   if (format == Format::json) {
     line += "{\"ts\":";
-    append_json_string(line, timestamp);
+    json::append_string(line, timestamp);
     line += ",\"level\":";
-    append_json_string(line, level_name(level));
+    json::append_string(line, level_name(level));
     line += ",\"msg\":";
-    append_json_string(line, message);
+    json::append_string(line, message);
     line += ",\"component\":";
-    append_json_string(line, component);
+    json::append_string(line, component);
     for (const auto& [key, value] : fields) {
       line.push_back(',');
-      append_json_string(line, key);
+      json::append_string(line, key);
       line.push_back(':');
-      append_json_string(line, value);
+      json::append_string(line, value);
     }
     line.push_back('}');
     return line;
@@ -182,7 +163,7 @@ std::string format_line(Format format, Level level, std::string_view component,
     line += key;
     line += '=';
     if (needs_quotes(value)) {
-      append_json_string(line, value);
+      json::append_string(line, value);
     } else {
       line += value;
     }

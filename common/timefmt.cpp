@@ -85,4 +85,42 @@ std::optional<SysTime> parse_iso8601(std::string_view s) {
   return base + hours{h} + minutes{mi} + seconds{se} + frac - offset;
 }
 
+namespace {
+constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+}  // namespace
+
+std::string format_http_date(SysTime t) {
+  using namespace std::chrono;
+  const auto secs = floor<seconds>(t);
+  const auto day = floor<days>(secs);
+  const year_month_day ymd{day};
+  const weekday wd{day};
+  const hh_mm_ss hms{secs - day};
+  char buf[40];
+  std::snprintf(buf, sizeof buf, "%s, %02u %s %04d %02d:%02d:%02d GMT", kDays[wd.c_encoding()],
+                unsigned(ymd.day()), kMonths[unsigned(ymd.month()) - 1], int(ymd.year()),
+                int(hms.hours().count()), int(hms.minutes().count()), int(hms.seconds().count()));
+  return buf;
+}
+
+std::optional<SysTime> parse_http_date(std::string_view s) {
+  using namespace std::chrono;
+  // "Sun, 06 Nov 1994 08:49:37 GMT" is exactly 29 characters.
+  if (s.size() != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' ||
+      s[19] != ':' || s[22] != ':' || s.substr(25) != " GMT")
+    return std::nullopt;
+  int d = 0, y = 0, h = 0, mi = 0, se = 0;
+  if (!read_int(s, 5, 2, d) || !read_int(s, 12, 4, y) || !read_int(s, 17, 2, h) || !read_int(s, 20, 2, mi) ||
+      !read_int(s, 23, 2, se))
+    return std::nullopt;
+  unsigned mo = 0;
+  for (unsigned i = 0; i < 12; ++i)
+    if (s.substr(8, 3) == kMonths[i]) mo = i + 1;
+  const year_month_day ymd{year{y}, month{mo}, day{unsigned(d)}};
+  if (mo == 0 || !ymd.ok() || h > 23 || mi > 59 || se > 60) return std::nullopt;
+  return sys_days{ymd} + hours{h} + minutes{mi} + seconds{se};
+}
+
 }  // namespace peoplesync

@@ -16,4 +16,8 @@ std::string format_utc_iso_seconds(SysTime t);
 // (midnight UTC). Returns nullopt for anything else.
 std::optional<SysTime> parse_iso8601(std::string_view text);
 
+// RFC 1123 / HTTP-date: "Sun, 06 Nov 1994 08:49:37 GMT".
+std::string format_http_date(SysTime t);
+std::optional<SysTime> parse_http_date(std::string_view text);
+
 }  // namespace peoplesync

@@ -32,5 +32,15 @@ TEST(TimeFmt, RejectsGarbage) {
   }
 }
 
+TEST(TimeFmt, HttpDateRoundTrip) {
+  auto t = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(format_utc_iso_seconds(*t), "1994-11-06T08:49:37Z");
+  EXPECT_EQ(format_http_date(*t), "Sun, 06 Nov 1994 08:49:37 GMT");
+  EXPECT_FALSE(parse_http_date("Sun, 06 Nov 1994 08:49:37 UTC"));
+  EXPECT_FALSE(parse_http_date("Sun, 31 Feb 1994 08:49:37 GMT"));
+  EXPECT_FALSE(parse_http_date("120"));
+}
+
 }  // namespace
 }  // namespace peoplesync
