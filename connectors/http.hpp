@@ -1,0 +1,67 @@
+#pragma once
+// The narrow network interface of the connectors: one coroutine,
+// send(Request) -> awaitable<Result>. The real implementation is Beast +
+// OpenSSL (beast_transport.hpp); tests use FakeTransport (fake_transport.hpp).
+#include <boost/asio/awaitable.hpp>
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "connectors/retry.hpp"
+
+namespace peoplesync::connectors {
+
+enum class Method { get, post, put, del };
+std::string_view to_string(Method m);
+
+struct Header {
+  std::string name;
+  std::string value;
+};
+
+struct Request {
+  Method method = Method::get;
+  std::string base_url;  // scheme://host[:port], no trailing slash
+  std::string target;    // path and query, starting with '/'
+  std::vector<Header> headers;
+  std::string body;
+  std::string content_type;  // set with a body
+  // A request that may be sent twice without changing the outcome (reads).
+  bool idempotent = true;
+  // Logical endpoint ("people/getjobs", "crm"), for logs, metrics and limits.
+  std::string endpoint;
+
+  std::optional<std::string_view> header(std::string_view name) const;
+};
+
+struct Response {
+  int status = 0;
+  std::vector<Header> headers;
+  std::string body;
+
+  // Case-insensitive lookup.
+  std::optional<std::string_view> header(std::string_view name) const;
+};
+
+struct Failure {
+  TransportFailure kind = TransportFailure::connect;
+  std::string message;  // what happened, naming host and endpoint
+};
+
+using Result = std::variant<Response, Failure>;
+
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  virtual boost::asio::awaitable<Result> send(Request request) = 0;
+};
+
+// Percent-encodes a query component (RFC 3986 unreserved characters kept).
+std::string url_encode(std::string_view s);
+// "a=1&b=x%20y" from pairs, each value encoded.
+std::string query_string(const std::vector<std::pair<std::string, std::string>>& params);
+
+}  // namespace peoplesync::connectors
