@@ -17,6 +17,7 @@ class LogTest : public ::testing::Test {
     sink_ = std::make_shared<spdlog::sinks::ostream_sink_mt>(out_);
     init_with_sink(sink_, Format::text, Level::trace);
   }
+  void TearDown() override { init(Format::text, Level::info); }  // the sink must not outlive out_
   std::string output() {
     flush();
     return out_.str();
