@@ -19,6 +19,7 @@ namespace {
 constexpr const char* kLoggerName = "peoplesync";
 
 std::atomic<Format> g_format{Format::text};
+std::atomic<bool> g_initialised{false};
 std::atomic<Level> g_level{Level::info};
 
 spdlog::level::level_enum to_spdlog(Level level) {
@@ -103,6 +104,7 @@ void init_with_sink(std::shared_ptr<spdlog::sinks::sink> sink, Format format, Le
   logger->flush_on(spdlog::level::warn);
   spdlog::drop(kLoggerName);
   spdlog::set_default_logger(logger);
+  g_initialised = true;
   g_format = format;
   set_level(level);
 }
@@ -182,6 +184,8 @@ Logger Logger::with(std::string key, std::string value) const {
 
 void Logger::write(Level level, std::string_view message) const {
   if (!enabled(level)) return;
+  // A line logged before init() still goes through the redacting sink.
+  if (!g_initialised.load()) init(g_format.load(), g_level.load(), Target::stderr_stream);
   // Log timestamps are the one place that reads the real clock directly: they
   // describe when the line was written, not anything the logic decides on.
   const std::string ts = format_utc_iso(std::chrono::system_clock::now());

@@ -155,7 +155,7 @@ boost::asio::awaitable<std::optional<CallError>> TokenProvider::refresh() {
                   "': the token was revoked, belongs to another data centre or client, or was mistyped. "
                   "Create a new refresh token for client " + zoho_.client_id +
                   " (scopes ZOHOPEOPLE.timetracker.ALL, ZohoCRM.modules.ALL) and put it there.",
-              reply.error};
+              reply.error, std::nullopt};
         case TokenReply::Kind::throttled:
           last_problem = "the accounts server throttles token requests (10 per 10 minutes)";
           backoff = kThrottleBackoff;
@@ -169,7 +169,7 @@ boost::asio::awaitable<std::optional<CallError>> TokenProvider::refresh() {
     log_.warn("token refresh failed ({}); trying again in {} ms", last_problem, wait.count());
     co_await sleeper_.sleep_for(wait);
   }
-  co_return CallError{Outcome::retry, "could not obtain an access token: " + last_problem, ""};
+  co_return CallError{Outcome::retry, "could not obtain an access token: " + last_problem, "", std::nullopt};
 }
 
 }  // namespace peoplesync::connectors
