@@ -122,7 +122,11 @@ void add_secret(std::string_view value) {
 std::string redact(std::string_view text) {
   // Patterns first: they remove whole header values, which may contain a
   // registered secret; then any registered secret left anywhere else.
-  std::string out = scrub_patterns(text);
+  return redact_registered(scrub_patterns(text));
+}
+
+std::string redact_registered(std::string_view text) {
+  std::string out(text);
   Secrets& s = secrets();
   std::shared_lock lock(s.mutex);
   for (const std::string& secret : s.values) {

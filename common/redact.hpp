@@ -21,4 +21,8 @@ void add_secret(std::string_view value);
 // Returns text with every secret removed.
 std::string redact(std::string_view text);
 
+// Removes only the registered secret values, not key/value patterns: for
+// messages that name secret keys themselves ("zoho.client_secret: ...").
+std::string redact_registered(std::string_view text);
+
 }  // namespace peoplesync

@@ -412,7 +412,7 @@ class Loader {
     if (auto v = opt_scalar(z, "client_secret", "zoho")) {
       s.value = trim(*v);
       s.source = "zoho.client_secret";
-      if (s.value.empty()) error(z["client_secret"], "zoho.client_secret", "client_secret is empty");
+      if (s.value.empty() && opt_.require_secrets) error(z["client_secret"], "zoho.client_secret", "the value is empty");
     } else if (auto c = credential("client_secret")) {
       s.value = trim(*c);
       s.source = "systemd credential client_secret";
@@ -465,7 +465,7 @@ class Loader {
       if (!v) return;
       s.value = trim(*v);
       s.source = "zoho.refresh_token";
-      if (s.value.empty()) error(inline_node, "zoho.refresh_token", "refresh_token is empty");
+      if (s.value.empty() && opt_.require_secrets) error(inline_node, "zoho.refresh_token", "the value is empty");
     } else if (auto c = credential("refresh_token")) {
       s.value = trim(*c);
       s.source = "systemd credential refresh_token";
@@ -1005,8 +1005,10 @@ std::string ConfigError::format() const {
   out += ": ";
   if (!path.empty()) out += path + ": ";
   out += message;
-  // Last line of defence: an error message never carries a secret.
-  return redact(out);
+  // Last line of defence: an error message never carries a secret value.
+  // (Only registered values: key/value patterns would mangle messages that
+  // name the secret keys themselves.)
+  return redact_registered(out);
 }
 
 std::optional<std::string> process_env(const std::string& name) {

@@ -1,1 +1,1 @@
-// being written
+// The schema is header-only (named constants); this unit keeps the target's source list stable.

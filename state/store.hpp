@@ -170,6 +170,10 @@ class Store {
   // `peoplesync retry`: removes the dead letters (of one stream or all) and
   // returns them so the caller can queue their records again.
   std::vector<DeadLetter> take_dead_letters(const std::optional<std::string>& stream = {});
+  // `peoplesync retry`, atomically: moves the dead letters (of one stream or
+  // all) into the outbox as op "retry" intents (source_key and payload kept),
+  // so the next run re-reads and re-syncs those records. Returns how many.
+  std::int64_t requeue_dead_letters(const std::optional<std::string>& stream = {});
 
   // --- reference-resolution cache
   std::map<std::string, RefCacheEntry> ref_cache_get(const std::string& service,

@@ -111,7 +111,7 @@ TEST_F(AppTest, CheckBrokenConfigsExit78WithLine) {
       {"  poll_interval: 5m", "  poll_intervall: 5m", ":12:3: service.poll_intervall: unknown key"},
       {"  poll_interval: 5m", "  poll_interval: [5m]", ":12:18: service.poll_interval: expected a single value"},
       {"  poll_interval: 5m", "  poll_interval: 5 mins", ":12:18: service.poll_interval: bad duration"},
-      {"      jobName: \"{Deal_Name}\"\n", "", ":31:5: streams[0].map: missing required key 'jobName'"},
+      {"      jobName: \"{Deal_Name}\"\n", "", ":29:7: streams[0].map: missing required key 'jobName'"},
       {"{Subject}", "{Subject|shout}", ":48:17: streams[1].map.workItem: template"},
       {"stream: deals,", "stream: dealz,", "lookup of unknown stream 'dealz'"},
       {"  data_center: com ", "  crm_url: http://zoho.example\n  data_center: com ",
