@@ -1,0 +1,321 @@
+// The sandbox's admin API (/_admin/..., loopback only, no auth) and seeding.
+#include <simdjson.h>
+
+#include <algorithm>
+
+#include "common/json.hpp"
+#include "common/timefmt.hpp"
+#include "sandbox/sandbox.hpp"
+#include "sandbox/util.hpp"
+
+namespace peoplesync::sandbox {
+namespace {
+
+bool loopback(const std::string& address) {
+  return address.rfind("127.", 0) == 0 || address == "::1" || address.rfind("::ffff:127.", 0) == 0 ||
+         address.empty();  // in-process calls (tests) have no socket
+}
+
+std::string str(simdjson::dom::object o, const char* key) {
+  std::string_view v;
+  if (o[key].get_string().get(v) == simdjson::SUCCESS) return std::string(v);
+  std::int64_t i = 0;
+  if (o[key].get_int64().get(i) == simdjson::SUCCESS) return std::to_string(i);
+  return "";
+}
+
+std::map<std::string, std::string> refs_of(simdjson::dom::object o) {
+  std::map<std::string, std::string> out;
+  simdjson::dom::object r;
+  if (o["refs"].get_object().get(r) == simdjson::SUCCESS)
+    for (auto [k, v] : r) {
+      std::string_view sv;
+      if (v.get_string().get(sv) == simdjson::SUCCESS) out[std::string(k)] = std::string(sv);
+    }
+  return out;
+}
+
+}  // namespace
+
+void Sandbox::seed_demo(int n) {
+  // A realistic organisation, deterministic for a given seed: users, client
+  // accounts, projects synced from Zoho Projects (each with its reference id),
+  // CRM deals pointing at those projects, and calls on the deals.
+  modules_.clear();
+  deleted_.clear();
+  clients_.clear();
+  projects_.clear();
+  jobs_.clear();
+  timelogs_.clear();
+  users_.clear();
+  const SysTime now = clock_.now();
+  const std::vector<std::string> users{"ann.lee@example.com", "bo.chen@example.com", "cara.diaz@example.com",
+                                       "dev.patel@example.com", "eli.moss@example.com"};
+  for (const auto& u : users) users_.insert(u);
+  const int n_accounts = std::max(1, n / 50);
+  const int n_projects = std::max(1, n / 20);
+  const int n_deals = std::max(1, n / 5);
+  for (int i = 0; i < n_accounts; ++i) {
+    const std::string id = next_id();
+    clients_.push_back({id, "Account " + std::to_string(i + 1), {{"Zoho CRM", std::to_string(4150868000000100000ULL + i)}}});
+    CrmRecord acc{std::to_string(4150868000000100000ULL + i), now - std::chrono::hours(24 * 90), now - std::chrono::hours(24 * 90), {}};
+    acc.fields["Account_Name"] = json::quote("Account " + std::to_string(i + 1));
+    modules_["Accounts"].push_back(std::move(acc));
+  }
+  for (int i = 0; i < n_projects; ++i) {
+    // Every tenth project is completed; every seventh has not reached People yet
+    // (its Zoho Projects reference is not synced, so resolution must wait).
+    Project p{next_id(), "Project " + std::to_string(i + 1), clients_[static_cast<std::size_t>(i % n_accounts)].id,
+              i % 10 == 9 ? "Completed" : "In-Progress", {{"Zoho Projects", std::to_string(112674000000221000ULL + i)}}};
+    if (i % 7 != 6) projects_.push_back(std::move(p));
+  }
+  const std::vector<std::string> stages{"Closed Won", "Delivery", "Completed", "Negotiation", "Closed Won"};
+  std::vector<std::string> deal_ids;
+  for (int i = 0; i < n_deals; ++i) {
+    const std::string id = std::to_string(4150868000002000000ULL + i);
+    const std::string& owner = users[static_cast<std::size_t>(rng_() % users.size())];
+    const SysTime created = now - std::chrono::hours(24 * 60) + std::chrono::minutes(i);
+    CrmRecord d{id, created, created + std::chrono::minutes(5), {}};
+    d.fields["Deal_Name"] = json::quote("Deal " + std::to_string(i + 1));
+    d.fields["Stage"] = json::quote(stages[static_cast<std::size_t>(rng_() % stages.size())]);
+    d.fields["Closing_Date"] = json::quote(format_utc_iso_seconds(now + std::chrono::hours(24 * 30)).substr(0, 10));
+    d.fields["Project_Ref"] = json::quote(std::to_string(112674000000221000ULL + static_cast<std::uint64_t>(i % n_projects)));
+    d.fields["Account_Name"] = "{\"name\":" + json::quote("Account " + std::to_string(i % n_accounts + 1)) +
+                               ",\"id\":" + json::quote(std::to_string(4150868000000100000ULL + static_cast<std::uint64_t>(i % n_accounts))) + "}";
+    d.fields["Owner"] = "{\"name\":" + json::quote(owner.substr(0, owner.find('@'))) + ",\"id\":\"4150868000000374001\",\"email\":" +
+                        json::quote(owner) + "}";
+    d.fields["Amount"] = std::to_string(1000 + (rng_() % 50) * 100);
+    modules_["Deals"].push_back(std::move(d));
+    deal_ids.push_back(id);
+  }
+  for (int i = 0; i < n; ++i) {
+    const std::string id = std::to_string(4150868000003000000ULL + i);
+    const std::string& owner = users[static_cast<std::size_t>(rng_() % users.size())];
+    const std::size_t deal = static_cast<std::size_t>(rng_() % deal_ids.size());
+    const SysTime start = now - std::chrono::hours(24 * 28) + std::chrono::minutes(static_cast<int>(rng_() % (27 * 24 * 60)));
+    // Several calls share one Modified_Time second, as bulk edits do in CRM.
+    const SysTime modified = now - std::chrono::hours(24 * 20) + std::chrono::seconds(i / 3);
+    CrmRecord c{id, modified - std::chrono::minutes(1), modified, {}};
+    c.fields["Subject"] = json::quote("Call " + std::to_string(i + 1));
+    std::string st = format_utc_iso_seconds(start);
+    st.pop_back();
+    c.fields["Call_Start_Time"] = json::quote(st + "+00:00");
+    c.fields["Call_Duration_in_seconds"] = std::to_string(300 + (rng_() % 24) * 300);
+    c.fields["Call_Type"] = json::quote("Outbound");
+    c.fields["Owner"] = "{\"name\":" + json::quote(owner.substr(0, owner.find('@'))) + ",\"id\":\"4150868000000374001\",\"email\":" +
+                        json::quote(owner) + "}";
+    c.fields["What_Id"] = "{\"name\":" + json::quote("Deal " + std::to_string(deal + 1)) + ",\"id\":" + json::quote(deal_ids[deal]) + "}";
+    c.fields["$se_module"] = json::quote("Deals");
+    modules_["Calls"].push_back(std::move(c));
+  }
+}
+
+std::optional<std::string> Sandbox::seed_json(const std::string& text) {
+  simdjson::dom::parser parser;
+  simdjson::dom::object root;
+  if (parser.parse(text).get_object().get(root) != simdjson::SUCCESS) return "seed file is not a JSON object";
+  modules_.clear();
+  deleted_.clear();
+  clients_.clear();
+  projects_.clear();
+  jobs_.clear();
+  timelogs_.clear();
+  users_.clear();
+  const SysTime now = clock_.now();
+  simdjson::dom::array arr;
+  if (root["users"].get_array().get(arr) == simdjson::SUCCESS)
+    for (auto e : arr) {
+      std::string_view u;
+      if (e.get_string().get(u) == simdjson::SUCCESS) users_.insert(std::string(u));
+    }
+  if (root["clients"].get_array().get(arr) == simdjson::SUCCESS)
+    for (auto e : arr) {
+      simdjson::dom::object o;
+      if (e.get_object().get(o) != simdjson::SUCCESS) return "clients: each entry must be an object";
+      clients_.push_back({str(o, "id").empty() ? next_id() : str(o, "id"), str(o, "name"), refs_of(o)});
+    }
+  if (root["projects"].get_array().get(arr) == simdjson::SUCCESS)
+    for (auto e : arr) {
+      simdjson::dom::object o;
+      if (e.get_object().get(o) != simdjson::SUCCESS) return "projects: each entry must be an object";
+      const std::string status = str(o, "status");
+      projects_.push_back({str(o, "id").empty() ? next_id() : str(o, "id"), str(o, "name"), str(o, "client_id"),
+                           status.empty() ? "In-Progress" : status, refs_of(o)});
+    }
+  if (root["jobs"].get_array().get(arr) == simdjson::SUCCESS)
+    for (auto e : arr) {
+      simdjson::dom::object o;
+      if (e.get_object().get(o) != simdjson::SUCCESS) return "jobs: each entry must be an object";
+      Job j;
+      j.id = str(o, "id").empty() ? next_id() : str(o, "id");
+      j.name = str(o, "name");
+      j.project_id = str(o, "project_id");
+      j.status = str(o, "status").empty() ? "In-Progress" : str(o, "status");
+      j.refs = refs_of(o);
+      simdjson::dom::array as;
+      if (o["assignees"].get_array().get(as) == simdjson::SUCCESS)
+        for (auto a : as) {
+          std::string_view who;
+          if (a.get_string().get(who) == simdjson::SUCCESS) j.assignees.push_back({std::string(who), "", ""});
+        }
+      jobs_.push_back(std::move(j));
+    }
+  if (root["timelogs"].get_array().get(arr) == simdjson::SUCCESS)
+    for (auto e : arr) {
+      simdjson::dom::object o;
+      if (e.get_object().get(o) != simdjson::SUCCESS) return "timelogs: each entry must be an object";
+      timelogs_.push_back({str(o, "id").empty() ? next_id() : str(o, "id"), str(o, "user"), str(o, "job_id"),
+                           str(o, "date"), str(o, "hours"), "billable", str(o, "work_item"), ""});
+    }
+  simdjson::dom::object crm;
+  if (root["crm"].get_object().get(crm) == simdjson::SUCCESS)
+    for (auto [module, records] : crm) {
+      simdjson::dom::array list;
+      if (records.get_array().get(list) != simdjson::SUCCESS) return "crm." + std::string(module) + " must be a list";
+      for (auto e : list) {
+        simdjson::dom::object o;
+        if (e.get_object().get(o) != simdjson::SUCCESS) return "crm records must be objects";
+        CrmRecord rec{str(o, "id").empty() ? next_id() : str(o, "id"), now, now, {}};
+        if (auto t = parse_iso8601(str(o, "Created_Time"))) rec.created = *t;
+        if (auto t = parse_iso8601(str(o, "Modified_Time"))) rec.modified = *t;
+        for (auto [k, v] : o)
+          if (k != "id" && k != "Created_Time" && k != "Modified_Time") rec.fields[std::string(k)] = simdjson::minify(v);
+        modules_[std::string(module)].push_back(std::move(rec));
+      }
+    }
+  return std::nullopt;
+}
+
+net::HttpReply Sandbox::admin(const net::HttpRequest& r) {
+  if (!loopback(r.remote_address)) return json_reply(403, R"({"error":"the admin API answers loopback clients only"})");
+  const std::string path = r.path.substr(7);  // after "/_admin"
+  if (path == "/stats" && r.method == "GET") {
+    json::Writer w;
+    w.begin_object().key("endpoints").begin_object();
+    for (const auto& [name, st] : stats_) {
+      w.key(name).begin_object().field("calls", st.calls).field("lock_events", st.lock_events);
+      w.field("locked_replies", st.locked_replies).field("locked", st.locked_until > clock_.now());
+      w.key("errors").begin_object();
+      for (const auto& [code, n] : st.errors) w.field(code, n);
+      w.end_object().end_object();
+    }
+    w.end_object().key("faults").begin_object();
+    for (const auto& [k, n] : faults_injected_) w.field(k, n);
+    w.end_object().field("active_tokens", static_cast<std::int64_t>(tokens_.size()));
+    w.field("crm_credits_used_24h", static_cast<std::int64_t>(credit_log_.size()));
+    w.field("now", format_utc_iso(clock_.now())).end_object();
+    return json_reply(200, w.str());
+  }
+  if (path == "/reset" && r.method == "POST") {
+    stats_.clear();
+    faults_injected_.clear();
+    credit_log_.clear();
+    faults_ = {};
+    return json_reply(200, R"({"ok":true})");
+  }
+  if (path == "/seed" && r.method == "POST") {
+    if (auto demo = r.param("demo")) {
+      int n = 0;
+      if (!to_int(*demo, n) || n < 1 || n > 1'000'000) return json_reply(400, R"({"error":"demo=N with 1 <= N <= 1000000"})");
+      seed_demo(n);
+    } else if (auto err = seed_json(r.body)) {
+      return json_reply(400, "{\"error\":" + json::quote(*err) + "}");
+    }
+    return json_reply(200, R"({"ok":true})");
+  }
+  if (path == "/faults" && r.method == "POST") {
+    std::string error;
+    auto f = parse_faults(r.param("spec").value_or(r.body), &error);
+    if (!f) return json_reply(400, "{\"error\":" + json::quote(error) + "}");
+    faults_ = *f;
+    return json_reply(200, R"({"ok":true})");
+  }
+  if (path == "/revoke" && r.method == "POST") {
+    revoked_.insert(r.param("refresh_token").value_or(""));
+    return json_reply(200, R"({"ok":true})");
+  }
+  if (path.rfind("/crm/", 0) == 0) {
+    const std::string rest = path.substr(5);
+    const auto slash = rest.find('/');
+    const std::string module = rest.substr(0, slash);
+    auto& records = modules_[module];
+    if (r.method == "GET") {
+      std::string out = "[";
+      for (const auto& rec : records) out += (out.size() > 1 ? "," : "") + record_json(rec, {});
+      return json_reply(200, out + "]");
+    }
+    if (r.method == "DELETE" && slash != std::string::npos) {
+      const std::string id = rest.substr(slash + 1);
+      auto it = std::find_if(records.begin(), records.end(), [&](const CrmRecord& x) { return x.id == id; });
+      if (it == records.end()) return json_reply(404, R"({"error":"no such record"})");
+      std::string name = id;
+      for (const char* k : {"Subject", "Deal_Name", "Account_Name"})
+        if (it->fields.count(k)) name = it->fields[k];
+      deleted_[module].push_back({id, name, clock_.now()});
+      records.erase(it);
+      return json_reply(200, R"({"ok":true})");
+    }
+    if (r.method == "POST") {
+      // Upsert one record; Modified_Time becomes now, as in CRM.
+      simdjson::dom::parser parser;
+      simdjson::dom::object o;
+      if (parser.parse(r.body).get_object().get(o) != simdjson::SUCCESS)
+        return json_reply(400, R"({"error":"body must be a JSON object"})");
+      std::string id = str(o, "id");
+      auto it = std::find_if(records.begin(), records.end(), [&](const CrmRecord& x) { return x.id == id; });
+      if (id.empty() || it == records.end()) {
+        records.push_back({id.empty() ? next_id() : id, clock_.now(), clock_.now(), {}});
+        it = records.end() - 1;
+      }
+      for (auto [k, v] : o)
+        if (k != "id" && k != "Created_Time" && k != "Modified_Time") it->fields[std::string(k)] = simdjson::minify(v);
+      it->modified = clock_.now();
+      return json_reply(200, record_json(*it, {}));
+    }
+  }
+  if (path == "/people/projects" && r.method == "POST") {
+    simdjson::dom::parser parser;
+    simdjson::dom::object o;
+    if (parser.parse(r.body).get_object().get(o) != simdjson::SUCCESS)
+      return json_reply(400, R"({"error":"body must be a JSON object"})");
+    Project p{str(o, "id").empty() ? next_id() : str(o, "id"), str(o, "name"), str(o, "client_id"),
+              str(o, "status").empty() ? "In-Progress" : str(o, "status"), refs_of(o)};
+    projects_.push_back(p);
+    return json_reply(200, "{\"id\":" + json::quote(p.id) + "}");
+  }
+  if (path.rfind("/people/", 0) == 0 && r.method == "GET") {
+    const std::string what = path.substr(8);
+    json::Writer w;
+    w.begin_array();
+    if (what == "clients") {
+      for (const auto& c : clients_) w.begin_object().field("id", c.id).field("name", c.name).end_object();
+    } else if (what == "projects") {
+      for (const auto& p : projects_) {
+        w.begin_object().field("id", p.id).field("name", p.name).field("client_id", p.client_id).field("status", p.status);
+        w.key("refs").begin_object();
+        for (const auto& [k, v] : p.refs) w.field(k, v);
+        w.end_object().end_object();
+      }
+    } else if (what == "jobs") {
+      for (const auto& j : jobs_) {
+        w.begin_object().field("id", j.id).field("name", j.name).field("project_id", j.project_id).field("status", j.status);
+        w.field("from_date", j.from_date).field("to_date", j.to_date).field("description", j.description);
+        w.field("total_hours", total_hours(j.id)).key("assignees").begin_array();
+        for (const auto& a : j.assignees) w.begin_object().field("who", a.who).field("hours", a.hours).end_object();
+        w.end_array().end_object();
+      }
+    } else if (what == "timelogs") {
+      for (const auto& t : timelogs_) {
+        w.begin_object().field("id", t.id).field("user", t.user).field("job_id", t.job_id).field("date", t.date);
+        w.field("hours", t.hours).field("billable", t.billable).field("work_item", t.work_item).end_object();
+      }
+    } else {
+      return json_reply(404, R"({"error":"clients, projects, jobs or timelogs"})");
+    }
+    w.end_array();
+    return json_reply(200, w.str());
+  }
+  return json_reply(404, R"({"error":"unknown admin path"})");
+}
+
+}  // namespace peoplesync::sandbox
