@@ -21,7 +21,9 @@ boost::asio::awaitable<ApiResult> ZohoApi::call(Request request) {
     Request req = request;
     req.headers.push_back({"Authorization", "Zoho-oauthtoken " + access});
 
+    AdmissionPtr admission = co_await gate_->admit(ep, request.cost);
     Result result = co_await transport_.send(req);
+    admission.reset();  // the call is over: free its concurrency slot
     const bool attempts_left = attempt + 1 < backoff_.max_attempts;
 
     if (auto* f = std::get_if<Failure>(&result)) {
@@ -58,6 +60,7 @@ boost::asio::awaitable<ApiResult> ZohoApi::call(Request request) {
     if (res.status == 429) {
       std::optional<Millis> after;
       if (auto h = res.header("Retry-After")) after = parse_retry_after(*h, clock_.now());
+      gate_->limited(ep, LimitSignal::rate_limited, after);
       co_return CallError{Outcome::rate_limited, ep + ": HTTP 429 TOO_MANY_REQUESTS", "TOO_MANY_REQUESTS", after};
     }
     if (res.status >= 500) {

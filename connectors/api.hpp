@@ -3,13 +3,16 @@
 // once on 401 INVALID_TOKEN and repeats the call (a 401 was not processed),
 // retries reads with full-jitter backoff on transport failures and 5xx, and
 // never resends a write that may have reached the server (in doubt).
-// Rate limits are not waited out here: 429 comes back as rate_limited (with
-// Retry-After when given) for the scheduler to act on.
+// Every attempt is admitted by the CallGate first (the scheduler's token
+// buckets; an OpenGate unless set). Rate limits are not waited out here: a
+// 429 is reported to the gate and comes back as rate_limited (with
+// Retry-After when given); the caller sends again and the gate makes it wait.
 #include <boost/asio/awaitable.hpp>
 
 #include <variant>
 
 #include "common/log.hpp"
+#include "connectors/gate.hpp"
 #include "connectors/oauth.hpp"
 
 namespace peoplesync::connectors {
@@ -24,6 +27,9 @@ class ZohoApi {
   boost::asio::awaitable<ApiResult> call(Request request);
 
   TokenProvider& tokens() { return tokens_; }
+  // The gate outlives this object; set once at wiring time.
+  void set_gate(CallGate& gate) { gate_ = &gate; }
+  CallGate& gate() { return *gate_; }
 
  private:
   Transport& transport_;
@@ -32,6 +38,8 @@ class ZohoApi {
   Sleeper& sleeper_;
   Random& random_;
   BackoffPolicy backoff_;
+  OpenGate open_gate_;
+  CallGate* gate_ = &open_gate_;
   log::Logger log_{"api"};
 };
 

@@ -234,6 +234,7 @@ boost::asio::awaitable<Expected<Page<CrmDeleted>>> CrmClient::get_deleted(const 
   r.target = "/crm/v2/" + url_encode(module) + "/deleted?" +
              query_string({{"type", "all"}, {"page", std::to_string(page)}, {"per_page", "200"}});
   r.endpoint = "crm";
+  r.cost = 2;  // the deleted-records API costs two credits a call
   if (since) r.headers.push_back({"If-Modified-Since", *since});
   ApiResult res = co_await api_.call(std::move(r));
   if (auto* e = std::get_if<CallError>(&res)) co_return *e;
@@ -281,6 +282,7 @@ boost::asio::awaitable<Expected<std::vector<CrmUpdateResult>>> CrmClient::update
   r.body = w.str();
   r.idempotent = false;
   r.endpoint = "crm";
+  r.cost = static_cast<int>((records.size() + 9) / 10);  // one credit per 10 records
   ApiResult res = co_await api_.call(std::move(r));
   if (auto* e = std::get_if<CallError>(&res)) co_return *e;
   const Response& http = std::get<Response>(res);

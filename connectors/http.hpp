@@ -31,6 +31,9 @@ struct Request {
   std::string content_type;  // set with a body
   // A request that may be sent twice without changing the outcome (reads).
   bool idempotent = true;
+  // What the call costs against a credit budget (CRM: 2 for deleted records,
+  // 1 per 10 records of an update; People: 1).
+  int cost = 1;
   // Logical endpoint ("people/getjobs", "crm"), for logs, metrics and limits.
   std::string endpoint;
 

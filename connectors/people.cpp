@@ -187,6 +187,9 @@ boost::asio::awaitable<Expected<Envelope>> PeopleClient::exchange(Request r) {
   if (e.status == 1) {
     const PeopleErrorItem first = e.errors.empty() ? PeopleErrorItem{"", e.message} : e.errors.front();
     const Outcome o = classify_people_error(first.code, first.message.empty() ? e.message : first.message);
+    // The endpoint is blocked for its lock period: tell the scheduler so that
+    // no call is sent to it until the lock ends (the caller sends again).
+    if (o == Outcome::locked) api_.gate().limited(endpoint, LimitSignal::locked, std::nullopt);
     co_return CallError{o,
                         endpoint + ": " + (first.code.empty() ? "" : "error " + first.code + ": ") +
                             (first.message.empty() ? e.message : first.message),
