@@ -82,7 +82,13 @@ CREATE TABLE runs (
 );
 )sql";
 
-inline constexpr std::array<const char*, 2> kMigrations{kMigration1, kMigration2};
+// v3: the rolling 24 h usage of each endpoint, as "start_ms:amount" buckets
+// (CRM credits, People daily calls), so a restart keeps the daily budget.
+inline constexpr const char* kMigration3 = R"sql(
+ALTER TABLE endpoint_state ADD COLUMN daily_log TEXT NOT NULL DEFAULT '';
+)sql";
+
+inline constexpr std::array<const char*, 3> kMigrations{kMigration1, kMigration2, kMigration3};
 inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
 
 // ---- connection set-up
@@ -154,16 +160,17 @@ inline constexpr const char* kRefUnresolved =
     "WHERE people_id = '' ORDER BY service, entity, reference_id";
 
 inline constexpr const char* kEndpointGet =
-    "SELECT endpoint, recent_calls, locked_until_ms, lock_count, daily_used, updated_at_ms FROM endpoint_state "
-    "WHERE endpoint = ?1";
+    "SELECT endpoint, recent_calls, locked_until_ms, lock_count, daily_used, updated_at_ms, daily_log "
+    "FROM endpoint_state WHERE endpoint = ?1";
 inline constexpr const char* kEndpointList =
-    "SELECT endpoint, recent_calls, locked_until_ms, lock_count, daily_used, updated_at_ms FROM endpoint_state "
-    "ORDER BY endpoint";
+    "SELECT endpoint, recent_calls, locked_until_ms, lock_count, daily_used, updated_at_ms, daily_log "
+    "FROM endpoint_state ORDER BY endpoint";
 inline constexpr const char* kEndpointPut =
-    "INSERT INTO endpoint_state(endpoint, recent_calls, locked_until_ms, lock_count, daily_used, updated_at_ms) "
-    "VALUES(?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT(endpoint) DO UPDATE SET recent_calls = excluded.recent_calls, "
-    "locked_until_ms = excluded.locked_until_ms, lock_count = excluded.lock_count, "
-    "daily_used = excluded.daily_used, updated_at_ms = excluded.updated_at_ms";
+    "INSERT INTO endpoint_state(endpoint, recent_calls, locked_until_ms, lock_count, daily_used, updated_at_ms, "
+    "daily_log) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(endpoint) DO UPDATE SET "
+    "recent_calls = excluded.recent_calls, locked_until_ms = excluded.locked_until_ms, "
+    "lock_count = excluded.lock_count, daily_used = excluded.daily_used, updated_at_ms = excluded.updated_at_ms, "
+    "daily_log = excluded.daily_log";
 
 inline constexpr const char* kRunBegin = "INSERT INTO runs(mode, started_at_ms) VALUES(?1, ?2)";
 inline constexpr const char* kRunFinish =

@@ -99,6 +99,34 @@ std::vector<std::int64_t> decode_calls(const std::string& s) {
   return out;
 }
 
+// "start:amount,start:amount"; malformed items are skipped.
+std::string encode_usage(const std::vector<UsageBucket>& buckets) {
+  std::string out;
+  for (const auto& b : buckets) {
+    if (!out.empty()) out.push_back(',');
+    out += std::to_string(b.start_ms);
+    out.push_back(':');
+    out += std::to_string(b.amount);
+  }
+  return out;
+}
+
+std::vector<UsageBucket> decode_usage(const std::string& s) {
+  std::vector<UsageBucket> out;
+  std::size_t pos = 0;
+  while (pos < s.size()) {
+    std::size_t end = s.find(',', pos);
+    if (end == std::string::npos) end = s.size();
+    const std::size_t colon = s.find(':', pos);
+    UsageBucket b;
+    if (colon < end && std::from_chars(s.data() + pos, s.data() + colon, b.start_ms).ec == std::errc{} &&
+        std::from_chars(s.data() + colon + 1, s.data() + end, b.amount).ec == std::errc{})
+      out.push_back(b);
+    pos = end + 1;
+  }
+  return out;
+}
+
 }  // namespace
 
 struct Store::Impl {
@@ -330,6 +358,7 @@ struct Store::Impl {
     e.lock_count = s.int64(3);
     e.daily_used = s.int64(4);
     e.updated_at_ms = s.int64(5);
+    e.daily_log = decode_usage(s.text(6));
     return e;
   }
 };
@@ -548,6 +577,7 @@ void Store::save_endpoint_state(const EndpointState& e) {
       .bind(4, e.lock_count)
       .bind(5, e.daily_used)
       .bind(6, e.updated_at_ms ? e.updated_at_ms : impl_->now_ms())
+      .bind(7, encode_usage(e.daily_log))
       .run();
   tx.commit();
 }

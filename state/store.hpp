@@ -89,6 +89,13 @@ struct RefCacheEntry {
   std::int64_t checked_at_ms = 0;
 };
 
+// Usage in one time bucket of the rolling 24 h (calls or credits).
+struct UsageBucket {
+  std::int64_t start_ms = 0;
+  std::int64_t amount = 0;
+  bool operator==(const UsageBucket&) const = default;
+};
+
 // Limiter and lock state of one endpoint, persisted so a restart cannot
 // exceed a threshold the previous process had used up.
 struct EndpointState {
@@ -98,6 +105,7 @@ struct EndpointState {
   std::int64_t lock_count = 0;              // lock replies seen, ever
   std::int64_t daily_used = 0;              // calls/credits used in the rolling 24 h
   std::int64_t updated_at_ms = 0;
+  std::vector<UsageBucket> daily_log = {};  // what daily_used is made of, oldest first (schema v3)
 };
 
 struct RunRecord {

@@ -131,7 +131,7 @@ TEST_F(StoreTest, MigrationFromThePreviousVersionKeepsData) {
     sqlite3_close(db);
   }
   auto store = open();
-  EXPECT_EQ(store->schema_version(), 2);
+  EXPECT_EQ(store->schema_version(), sql::kSchemaVersion);
   EXPECT_EQ(store->checkpoint("deals")->watermark, "2024-01-01T00:00:00Z");
   EXPECT_EQ(store->checkpoint("deals")->ids_at_watermark, std::vector<std::string>{"x1"});
   EXPECT_EQ(store->id_map_get("deals", "x1")->target_id, "P1");
@@ -326,6 +326,27 @@ TEST_F(StoreTest, TimestampsComeFromTheInjectedClock) {
   clock_.set_wall(from_unix_ms(1'234'567'000));
   store->outbox_add("s", "k", "op", "{}");
   EXPECT_EQ(store->outbox_list()[0].created_at_ms, 1'234'567'000);
+}
+
+TEST_F(StoreTest, EndpointDailyLogRoundTripsAndDefaultsAfterMigration) {
+  {
+    sqlite3* db = raw();
+    exec(db, sql::kMigrations[0]);
+    exec(db, sql::kMigrations[1]);
+    exec(db, "PRAGMA user_version = 2");
+    exec(db, "INSERT INTO endpoint_state VALUES('crm', '5,6', 0, 1, 9, 7)");
+    sqlite3_close(db);
+  }
+  auto store = open();
+  auto old = store->endpoint_state("crm");
+  ASSERT_TRUE(old);
+  EXPECT_TRUE(old->daily_log.empty());  // the column v3 added, defaulted
+  EXPECT_EQ(old->daily_used, 9);
+  EndpointState e;
+  e.endpoint = "crm";
+  e.daily_log = {{1'000, 3}, {601'000, 40}};
+  store->save_endpoint_state(e);
+  EXPECT_EQ(store->endpoint_state("crm")->daily_log, e.daily_log);
 }
 
 }  // namespace
