@@ -11,6 +11,12 @@ packages=(
   libsqlite3-dev sqlite3 libgtest-dev libgmock-dev libsystemd-dev
   curl ca-certificates
 )
+# Test tools: promtool checks /metrics, systemd-analyze the unit, headless
+# Chromium the /status page (~80 MB download, ~25 s to install here).
+# PEOPLESYNC_DEPS=build (the container's build stage) leaves them out.
+if [[ "${PEOPLESYNC_DEPS:-all}" != "build" ]]; then
+  packages+=(prometheus systemd chromium)
+fi
 if [[ "${PEOPLESYNC_EXTRA_PACKAGES:-}" != "" ]]; then
   # shellcheck disable=SC2206
   packages+=(${PEOPLESYNC_EXTRA_PACKAGES})
