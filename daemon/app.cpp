@@ -6,7 +6,9 @@
 #include "common/redact.hpp"
 #include "common/timefmt.hpp"
 #include "daemon/cli.hpp"
+#include "daemon/demo.hpp"
 #include "daemon/exit_codes.hpp"
+#include "daemon/runtime.hpp"
 #include "daemon/status_report.hpp"
 #include "state/store.hpp"
 
@@ -129,27 +131,32 @@ int cmd_reset(const cli::Options& o, AppIo& io) {
   return to_int(ExitCode::ok);
 }
 
-int cmd_demo(const cli::Options&, AppIo& io) {
-  io.out << "peoplesync demo: starts peoplesync-sandbox (a local Zoho over TLS) seeded with demo:N data,\n"
-            "runs the example config once (deals -> jobs, calls -> time logs, hours back to deals), prints\n"
-            "the report (records, writes, API calls per endpoint against the minimum, locks), runs it again\n"
-            "to show the incremental pass (304s, no writes), and stops everything it started.\n\n"
-            "This build does not have the sandbox and the sync engine yet, so there is nothing to run.\n";
-  return to_int(ExitCode::temporary);
+int cmd_demo(const cli::Options& o, AppIo& io) {
+  setup_logging(o, nullptr, io);
+  if (!o.log_level) log::set_level(log::Level::warn);
+  return demo::run(200, io.clock, io.out, io.err);
 }
 
 int cmd_run(const cli::Options& o, AppIo& io) {
-  Loaded l = load(o, io, !o.dry_run);
+  Loaded l = load(o, io, true);  // a dry run reads Zoho too
   if (!l.config) return l.exit_code;
   setup_logging(o, l.config.get(), io);
   if (!check_streams(o, *l.config, io)) return to_int(ExitCode::usage);
+  if (o.since && !o.run_once && !o.dry_run) {
+    io.err << "peoplesync: --since needs --run-once (a backfill is one pass)\n";
+    return to_int(ExitCode::usage);
+  }
   auto store = open_store(*l.config, io);
   if (!store) return to_int(ExitCode::temporary);
-  const std::string mode = o.dry_run ? "dry-run" : o.run_once ? "run-once" : "daemon";
-  const std::int64_t run = store->begin_run(mode);
-  log::Logger("daemon").error("the sync engine is not built yet: nothing synced; safe to re-run later");
-  store->finish_run(run, to_int(ExitCode::temporary), "sync engine not available in this build");
-  return to_int(ExitCode::temporary);
+  runtime::RunOptions ro;
+  ro.mode = o.dry_run ? runtime::RunOptions::Mode::dry_run
+            : o.run_once ? runtime::RunOptions::Mode::run_once
+                         : runtime::RunOptions::Mode::daemon;
+  ro.json = o.json;
+  if (o.since) ro.since = format_utc_iso_seconds(*o.since);
+  ro.streams = o.streams;
+  ro.progress_on_tty = io.log_to_stderr;
+  return runtime::run(*l.config, *store, ro, io.clock, io.out);
 }
 
 }  // namespace

@@ -48,7 +48,7 @@ void Sandbox::seed_demo(int n) {
   jobs_.clear();
   timelogs_.clear();
   users_.clear();
-  const SysTime now = clock_.now();
+  const SysTime now = crm_now();
   const std::vector<std::string> users{"ann.lee@example.com", "bo.chen@example.com", "cara.diaz@example.com",
                                        "dev.patel@example.com", "eli.moss@example.com"};
   for (const auto& u : users) users_.insert(u);
@@ -248,10 +248,21 @@ net::HttpReply Sandbox::admin(const net::HttpRequest& r) {
       const std::string id = rest.substr(slash + 1);
       auto it = std::find_if(records.begin(), records.end(), [&](const CrmRecord& x) { return x.id == id; });
       if (it == records.end()) return json_reply(404, R"({"error":"no such record"})");
+      // display_name: the record's name field (fields hold raw JSON: a
+      // string, or a lookup object with a "name").
       std::string name = id;
-      for (const char* k : {"Subject", "Deal_Name", "Account_Name"})
-        if (it->fields.count(k)) name = it->fields[k];
-      deleted_[module].push_back({id, name, clock_.now()});
+      for (const char* k : {"Subject", "Deal_Name", "Account_Name"}) {
+        if (!it->fields.count(k)) continue;
+        simdjson::dom::parser parser;
+        simdjson::dom::element v;
+        std::string_view text;
+        if (parser.parse(it->fields[k]).get(v) == simdjson::SUCCESS &&
+            (v.get_string().get(text) == simdjson::SUCCESS || v["name"].get_string().get(text) == simdjson::SUCCESS)) {
+          name = std::string(text);
+          break;
+        }
+      }
+      deleted_[module].push_back({id, name, crm_now()});
       records.erase(it);
       return json_reply(200, R"({"ok":true})");
     }
@@ -264,12 +275,12 @@ net::HttpReply Sandbox::admin(const net::HttpRequest& r) {
       std::string id = str(o, "id");
       auto it = std::find_if(records.begin(), records.end(), [&](const CrmRecord& x) { return x.id == id; });
       if (id.empty() || it == records.end()) {
-        records.push_back({id.empty() ? next_id() : id, clock_.now(), clock_.now(), {}});
+        records.push_back({id.empty() ? next_id() : id, crm_now(), crm_now(), {}});
         it = records.end() - 1;
       }
       for (auto [k, v] : o)
         if (k != "id" && k != "Created_Time" && k != "Modified_Time") it->fields[std::string(k)] = simdjson::minify(v);
-      it->modified = clock_.now();
+      it->modified = crm_now();
       return json_reply(200, record_json(*it, {}));
     }
   }

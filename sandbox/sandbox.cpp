@@ -105,6 +105,20 @@ std::string Sandbox::endpoint_of(const std::string& path) const {
   return p.substr(p.rfind('/') + 1);
 }
 
+// The name admin stats count a request under, the same whether the request
+// was served, refused (401) or hit by an injected 5xx: "accounts/token",
+// "crm/{module}", "crm/{module}/deleted", "crm/{module}/update",
+// "people/{endpoint}"; anything else by its path.
+std::string Sandbox::stats_key(const net::HttpRequest& r, const std::string& endpoint) const {
+  if (endpoint.empty()) return r.path;
+  if (endpoint != "crm") return endpoint == "accounts/token" ? endpoint : "people/" + endpoint;
+  const std::string rest = r.path.substr(8);  // after "/crm/v2/"
+  const auto slash = rest.find('/');
+  const std::string module = "crm/" + rest.substr(0, slash);
+  if (slash != std::string::npos) return module + rest.substr(slash);
+  return r.method == "PUT" ? module + "/update" : module;
+}
+
 net::HttpReply Sandbox::handle(const net::HttpRequest& r) {
   const std::string endpoint = endpoint_of(r.path);
   if (endpoint == "admin") return admin(r);
@@ -126,7 +140,10 @@ net::HttpReply Sandbox::handle(const net::HttpRequest& r) {
     reply.status = kCodes[rng_() % 3];
     reply.content_type = "text/html";
     reply.body = "<html><body><h1>" + std::to_string(reply.status) + "</h1></body></html>";
-    ++stats_[endpoint.empty() ? r.path : endpoint].errors[std::to_string(reply.status)];
+    // The request reached the server: it counts as a call of its endpoint.
+    auto& st = stats_[stats_key(r, endpoint)];
+    ++st.calls;
+    ++st.errors[std::to_string(reply.status)];
     return reply;
   }
   net::HttpReply reply = route(r, endpoint);
@@ -147,7 +164,9 @@ net::HttpReply Sandbox::route(const net::HttpRequest& r, const std::string& endp
   if (endpoint == "accounts/token") return oauth(r);
   if (endpoint.empty()) return json_reply(404, crm_error_body("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one"));
   if (!authorised(r)) {
-    ++stats_[endpoint].errors["INVALID_TOKEN"];
+    auto& st = stats_[stats_key(r, endpoint)];
+    ++st.calls;
+    ++st.errors["INVALID_TOKEN"];
     return json_reply(401, crm_error_body("INVALID_TOKEN", "invalid oauth token"));
   }
   if (endpoint == "crm") {
@@ -472,7 +491,7 @@ net::HttpReply Sandbox::crm_put(const net::HttpRequest& r, const std::string& mo
       if (k == "id") continue;
       it->fields[std::string(k)] = simdjson::minify(v);
     }
-    it->modified = clock_.now();
+    it->modified = crm_now();
     ++ok;
     out += R"({"code":"SUCCESS","details":{"Modified_Time":)" + json::quote(crm_time(it->modified)) +
            R"(,"Modified_By":{"name":"API","id":"1"},"Created_Time":)" + json::quote(crm_time(it->created)) +

@@ -135,9 +135,14 @@ class Sandbox {
 
   net::HttpReply admin(const net::HttpRequest& r);
 
+  // CRM keeps record times to the second (Created_Time, Modified_Time,
+  // deleted_time): a stored sub-second part would make If-Modified-Since
+  // return records of the watermark's own second again.
+  SysTime crm_now() const { return std::chrono::floor<std::chrono::seconds>(clock_.now()); }
   std::string next_id();
   std::string token_string();
   std::string endpoint_of(const std::string& path) const;
+  std::string stats_key(const net::HttpRequest& r, const std::string& endpoint) const;
   bool locked(const std::string& endpoint, std::string* uri);
 
   const Clock& clock_;

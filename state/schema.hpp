@@ -127,6 +127,10 @@ inline constexpr const char* kIdMapDelete = "DELETE FROM id_map WHERE stream = ?
 inline constexpr const char* kOutboxAdd =
     "INSERT INTO outbox(stream, source_key, op, payload, state, attempts, created_at_ms, updated_at_ms) "
     "VALUES(?1, ?2, ?3, ?4, 0, 0, ?5, ?5)";
+// An intent stored in a given state with its attempt count (batched intents, parked records).
+inline constexpr const char* kOutboxAddFull =
+    "INSERT INTO outbox(stream, source_key, op, payload, state, attempts, created_at_ms, updated_at_ms) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)";
 inline constexpr const char* kOutboxSetState =
     "UPDATE outbox SET state = ?2, attempts = attempts + ?3, updated_at_ms = ?4 WHERE id = ?1";
 inline constexpr const char* kOutboxDelete = "DELETE FROM outbox WHERE id = ?1";
@@ -147,6 +151,8 @@ inline constexpr const char* kDeadListStream =
     "SELECT id, stream, source_key, reason, vendor_code, payload, attempts, created_at_ms, updated_at_ms "
     "FROM dead_letters WHERE stream = ?1 ORDER BY id";
 inline constexpr const char* kDeadDelete = "DELETE FROM dead_letters WHERE id = ?1";
+// A record synced or dead-lettered again: its older dead letters are history.
+inline constexpr const char* kDeadDeleteKey = "DELETE FROM dead_letters WHERE stream = ?1 AND source_key = ?2";
 
 inline constexpr const char* kRefGet =
     "SELECT people_id, attempts, checked_at_ms FROM ref_cache WHERE service = ?1 AND entity = ?2 AND "

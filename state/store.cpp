@@ -139,8 +139,8 @@ struct Store::Impl {
   std::unique_ptr<Stmt> begin, commit, rollback;
   std::unique_ptr<Stmt> cp_get, cp_list, cp_ids, cp_upsert, cp_ids_clear, cp_id_add, cp_delete;
   std::unique_ptr<Stmt> map_get, map_list, map_upsert, map_delete;
-  std::unique_ptr<Stmt> out_add, out_state, out_delete, out_all, out_stream;
-  std::unique_ptr<Stmt> dead_add, dead_all, dead_stream, dead_delete;
+  std::unique_ptr<Stmt> out_add, out_add_full, out_state, out_delete, out_all, out_stream;
+  std::unique_ptr<Stmt> dead_add, dead_all, dead_stream, dead_delete, dead_delete_key;
   std::unique_ptr<Stmt> ref_get, ref_put, ref_unresolved;
   std::unique_ptr<Stmt> ep_get, ep_list, ep_put;
   std::unique_ptr<Stmt> run_begin, run_finish, run_recent;
@@ -153,8 +153,8 @@ struct Store::Impl {
     cp_get.reset(); cp_list.reset(); cp_ids.reset(); cp_upsert.reset(); cp_ids_clear.reset(); cp_id_add.reset();
     cp_delete.reset();
     map_get.reset(); map_list.reset(); map_upsert.reset(); map_delete.reset();
-    out_add.reset(); out_state.reset(); out_delete.reset(); out_all.reset(); out_stream.reset();
-    dead_add.reset(); dead_all.reset(); dead_stream.reset(); dead_delete.reset();
+    out_add.reset(); out_add_full.reset(); out_state.reset(); out_delete.reset(); out_all.reset(); out_stream.reset();
+    dead_add.reset(); dead_all.reset(); dead_stream.reset(); dead_delete.reset(); dead_delete_key.reset();
     ref_get.reset(); ref_put.reset(); ref_unresolved.reset();
     ep_get.reset(); ep_list.reset(); ep_put.reset();
     run_begin.reset(); run_finish.reset(); run_recent.reset();
@@ -284,6 +284,7 @@ struct Store::Impl {
     map_upsert = prepare(sql::kIdMapUpsert);
     map_delete = prepare(sql::kIdMapDelete);
     out_add = prepare(sql::kOutboxAdd);
+    out_add_full = prepare(sql::kOutboxAddFull);
     out_state = prepare(sql::kOutboxSetState);
     out_delete = prepare(sql::kOutboxDelete);
     out_all = prepare(sql::kOutboxListAll);
@@ -292,6 +293,7 @@ struct Store::Impl {
     dead_all = prepare(sql::kDeadListAll);
     dead_stream = prepare(sql::kDeadListStream);
     dead_delete = prepare(sql::kDeadDelete);
+    dead_delete_key = prepare(sql::kDeadDeleteKey);
     ref_get = prepare(sql::kRefGet);
     ref_put = prepare(sql::kRefPut);
     ref_unresolved = prepare(sql::kRefUnresolved);
@@ -302,6 +304,18 @@ struct Store::Impl {
     run_finish = prepare(sql::kRunFinish);
     run_recent = prepare(sql::kRunRecent);
     counts = prepare(sql::kCounts);
+  }
+
+  void add_outbox_full(const OutboxEntry& e, std::int64_t now) {
+    Use(*out_add_full)
+        ->bind(1, e.stream)
+        .bind(2, e.source_key)
+        .bind(3, e.op)
+        .bind(4, e.payload)
+        .bind(5, static_cast<std::int64_t>(e.state))
+        .bind(6, std::int64_t{e.attempts})
+        .bind(7, now)
+        .run();
   }
 
   void put_checkpoint(const Checkpoint& c) {
@@ -437,6 +451,19 @@ std::int64_t Store::outbox_add(const std::string& stream, const std::string& sou
   return id;
 }
 
+std::vector<std::int64_t> Store::outbox_add_many(const std::vector<OutboxEntry>& entries) {
+  std::vector<std::int64_t> ids;
+  if (entries.empty()) return ids;
+  const std::int64_t now = impl_->now_ms();
+  Impl::Tx tx(*impl_);
+  for (const auto& e : entries) {
+    impl_->add_outbox_full(e, now);
+    ids.push_back(sqlite3_last_insert_rowid(impl_->db));
+  }
+  tx.commit();
+  return ids;
+}
+
 void Store::outbox_set_state(std::int64_t id, OutboxState state) {
   Impl::Tx tx(*impl_);
   Use(*impl_->out_state)
@@ -461,6 +488,7 @@ void Store::commit(const Commit& change) {
   Impl::Tx tx(*impl_);
   for (const auto& c : change.checkpoints) impl_->put_checkpoint(c);
   for (const auto& m : change.id_map_upserts) {
+    Use(*impl_->dead_delete_key)->bind(1, m.stream).bind(2, m.source_key).run();
     Use(*impl_->map_upsert)
         ->bind(1, m.stream)
         .bind(2, m.source_key)
@@ -479,7 +507,9 @@ void Store::commit(const Commit& change) {
         .bind(4, now)
         .run();
   }
+  for (const auto& e : change.outbox_inserts) impl_->add_outbox_full(e, now);
   for (const auto& d : change.dead_letters) {
+    Use(*impl_->dead_delete_key)->bind(1, d.stream).bind(2, d.source_key).run();
     Use(*impl_->dead_add)
         ->bind(1, d.stream)
         .bind(2, d.source_key)

@@ -126,10 +126,11 @@ struct Commit {
   std::vector<std::int64_t> outbox_done;                    // outbox ids to remove
   std::vector<std::pair<std::int64_t, OutboxState>> outbox_state;  // state changes
   std::vector<DeadLetter> dead_letters;                     // inserted (id ignored)
+  std::vector<OutboxEntry> outbox_inserts;                  // inserted (id ignored): parked records
 
   bool empty() const {
     return checkpoints.empty() && id_map_upserts.empty() && id_map_deletes.empty() &&
-           outbox_done.empty() && outbox_state.empty() && dead_letters.empty();
+           outbox_done.empty() && outbox_state.empty() && dead_letters.empty() && outbox_inserts.empty();
   }
 };
 
@@ -167,6 +168,9 @@ class Store {
   // --- outbox: an intent is stored (own transaction) before its request is sent.
   std::int64_t outbox_add(const std::string& stream, const std::string& source_key,
                           const std::string& op, const std::string& payload);
+  // Many intents in one transaction (one fsync for a whole batch), each in
+  // its given state and attempt count. Returns their ids in order.
+  std::vector<std::int64_t> outbox_add_many(const std::vector<OutboxEntry>& entries);
   void outbox_set_state(std::int64_t id, OutboxState state);  // also counts attempts on `sent`
   std::vector<OutboxEntry> outbox_list(const std::optional<std::string>& stream = {}) const;
 

@@ -178,7 +178,7 @@ TEST_F(StoreTest, EveryStatementOfTheCommitPathFailingLeavesNothing) {
     fs::remove(path_ + "-wal");
     fs::remove(path_ + "-shm");
     auto store = open();
-    store->commit(Commit{{{"s", "w0", {"old"}, 0}}, {{"s", "keep", "T0", "h0", 0}}, {}, {}, {}, {}});
+    store->commit(Commit{{{"s", "w0", {"old"}, 0}}, {{"s", "keep", "T0", "h0", 0}}, {}, {}, {}, {}, {}});
     const auto o1 = store->outbox_add("s", "k1", "op", "{}");
     const auto o2 = store->outbox_add("s", "k2", "op", "{}");
     sqlite3* db = raw();
