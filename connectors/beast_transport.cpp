@@ -97,6 +97,10 @@ struct Connection {
   std::unique_ptr<ssl::stream<beast::tcp_stream>> tls;
   beast::flat_buffer buffer;
   steady::time_point idle_since{};
+  // The last exchange failed with the connection closed before a single byte
+  // of the reply arrived (not a timeout): the signature of a keep-alive
+  // connection the server closed while the request was on its way.
+  bool closed_before_reply = false;
 
   beast::tcp_stream& tcp() { return tls ? beast::get_lowest_layer(*tls) : *plain; }
 
@@ -130,8 +134,12 @@ class BeastTransport final : public Transport {
     if (!ep) co_return Failure{TransportFailure::protocol, "bad base URL '" + req.base_url + "'"};
 
     // A pooled connection first; if it turns out dead before anything was
-    // sent, a fresh one. Reads may also be repeated on a fresh connection
-    // when a reused one dies mid-way (the server may have closed it idle).
+    // sent, a fresh one. A read is repeated once on a fresh connection when
+    // a reused one failed while sending, or was closed before any byte of
+    // the reply came back (the server closed it idle as the request left).
+    // Never after part of a reply arrived or a timeout: the server saw that
+    // request, and a silent second one would be a call that no gate admitted
+    // (People counts every call towards its lock threshold).
     std::unique_ptr<Connection> conn = take_idle(ep->key());
     const bool reused = conn != nullptr;
     if (!conn) {
@@ -142,7 +150,8 @@ class BeastTransport final : public Transport {
     Result r = co_await exchange(*conn, *ep, req, deadline);
     if (reused && req.idempotent) {
       if (auto* f = std::get_if<Failure>(&r);
-          f && (f->kind == TransportFailure::write || f->kind == TransportFailure::read) && steady::now() < deadline) {
+          f && (f->kind == TransportFailure::write || (f->kind == TransportFailure::read && conn->closed_before_reply)) &&
+          steady::now() < deadline) {
         auto fresh = co_await connect(*ep, req, deadline);
         if (auto* cf = std::get_if<Failure>(&fresh)) co_return *cf;
         conn = std::move(std::get<std::unique_ptr<Connection>>(fresh));
@@ -211,6 +220,11 @@ class BeastTransport final : public Transport {
       co_return Failure{TransportFailure::connect, "cannot connect to " + where(ep, req) + ": " +
                                                        (cec == beast::error::timeout ? "timed out" : cec.message())};
     }
+    // The request goes out as several writes (TLS records for the header and
+    // the body): without NODELAY the last one waits for the server's delayed
+    // ACK (40 ms or more on every write call).
+    boost::system::error_code nec;
+    conn->tcp().socket().set_option(tcp::no_delay(true), nec);
     if (ep.tls) {
       SSL* native = conn->tls->native_handle();
       if (!is_ip_literal(ep.host)) {
@@ -266,6 +280,7 @@ class BeastTransport final : public Transport {
     c.tcp().expires_after(step(deadline, opt_.io_timeout));
     auto [rec, read] = co_await http::async_read(stream, c.buffer, parser, kTuple);
     (void)read;
+    c.closed_before_reply = rec && !parser.got_some() && rec != beast::error::timeout;
     if (rec) {
       c.tcp().close();
       if (rec == http::error::body_limit) {

@@ -2,6 +2,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "common/json.hpp"
@@ -61,6 +62,15 @@ CallError crm_error(const std::string& endpoint, int status, std::string_view bo
   if (!message.empty()) text += ": " + message;
   if (code.empty()) text += ": unexpected reply";
   return CallError{outcome, text, code, std::nullopt};
+}
+
+// ZohoApi names the catalogue endpoint ("crm: HTTP 503"); an operator needs
+// the module too ("crm Deals: HTTP 503").
+CallError name_module(CallError e, const std::string& where) {
+  static constexpr std::string_view kPrefix = "crm: ";
+  if (std::string_view(e.message).substr(0, kPrefix.size()) == kPrefix)
+    e.message = where + ": " + e.message.substr(kPrefix.size());
+  return e;
 }
 
 // The If-Modified-Since value for a watermark (see CrmWatermark).
@@ -127,8 +137,11 @@ CrmClient::CrmClient(ZohoApi& api, std::string crm_url) : api_(api), crm_url_(st
 boost::asio::awaitable<Expected<CrmPage>> CrmClient::get_page(const CrmQuery& q) {
   std::vector<std::pair<std::string, std::string>> params;
   if (!q.fields.empty()) {
+    // With `fields`, CRM answers only the fields named (and id): the walk
+    // needs Modified_Time on every record, so it is always asked for.
     std::string f;
     for (const auto& x : q.fields) f += (f.empty() ? "" : ",") + x;
+    if (std::find(q.fields.begin(), q.fields.end(), "Modified_Time") == q.fields.end()) f += ",Modified_Time";
     params.emplace_back("fields", f);
   }
   params.emplace_back("sort_by", "Modified_Time");
@@ -142,7 +155,7 @@ boost::asio::awaitable<Expected<CrmPage>> CrmClient::get_page(const CrmQuery& q)
   r.endpoint = "crm";
   if (q.if_modified_since) r.headers.push_back({"If-Modified-Since", *q.if_modified_since});
   ApiResult res = co_await api_.call(std::move(r));
-  if (auto* e = std::get_if<CallError>(&res)) co_return *e;
+  if (auto* e = std::get_if<CallError>(&res)) co_return name_module(std::move(*e), "crm " + q.module);
   const Response& http = std::get<Response>(res);
   co_return parse_records_page(http.status, http.body, "crm " + q.module);
 }
@@ -153,6 +166,10 @@ boost::asio::awaitable<Expected<CrmWalkStats>> CrmClient::read_modified(const st
   CrmWalkStats stats;
   CrmWatermark at = from;
   std::optional<SysTime> at_time = at.time.empty() ? std::nullopt : parse_iso8601(at.time);
+  // A complete watermark means every record up to and including its time is
+  // done: a server whose If-Modified-Since compares >= answers the records of
+  // that second again, and they must not be handed over twice.
+  const std::optional<SysTime> done_through = from.ids_at_time.empty() ? at_time : std::nullopt;
   CrmQuery q;
   q.module = module;
   q.fields = fields;
@@ -189,6 +206,7 @@ boost::asio::awaitable<Expected<CrmWalkStats>> CrmClient::read_modified(const st
     std::vector<CrmRecord> fresh;
     for (auto& r : page.records) {
       const SysTime t = *parse_iso8601(r.modified_time);
+      if (done_through && t <= *done_through) continue;
       if (at_time && (t < *at_time || (t == *at_time && at.ids_at_time.count(r.id)))) continue;
       if (!at_time || t > *at_time) {
         at_time = t;
@@ -237,7 +255,7 @@ boost::asio::awaitable<Expected<Page<CrmDeleted>>> CrmClient::get_deleted(const 
   r.cost = 2;  // the deleted-records API costs two credits a call
   if (since) r.headers.push_back({"If-Modified-Since", *since});
   ApiResult res = co_await api_.call(std::move(r));
-  if (auto* e = std::get_if<CallError>(&res)) co_return *e;
+  if (auto* e = std::get_if<CallError>(&res)) co_return name_module(std::move(*e), "crm " + module + "/deleted");
   const Response& http = std::get<Response>(res);
   Page<CrmDeleted> out;
   if (http.status == 204 || http.status == 304) co_return out;
@@ -284,7 +302,7 @@ boost::asio::awaitable<Expected<std::vector<CrmUpdateResult>>> CrmClient::update
   r.endpoint = "crm";
   r.cost = static_cast<int>((records.size() + 9) / 10);  // one credit per 10 records
   ApiResult res = co_await api_.call(std::move(r));
-  if (auto* e = std::get_if<CallError>(&res)) co_return *e;
+  if (auto* e = std::get_if<CallError>(&res)) co_return name_module(std::move(*e), ep);
   const Response& http = std::get<Response>(res);
   simdjson::dom::parser parser;
   object root;
