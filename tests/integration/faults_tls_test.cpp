@@ -95,6 +95,25 @@ TEST_F(Faults, ServerErrorStormOnAReadIsRetriedThenNamed) {
   EXPECT_EQ(calls("crm/Deals"), 4);
 }
 
+// CRM's daily credits run out: HTTP 429 TOO_MANY_REQUESTS is a rate-limit
+// outcome (not retried here: the scheduler is told and makes the wait).
+TEST_F(Faults, CrmCreditsExhaustedIsRateLimitedAndTheGateIsTold) {
+  SandboxOptions o;
+  o.behaviour.crm_daily_credits = 2;
+  start_org(o);
+  ASSERT_OK(deals());
+  ASSERT_OK(deals());
+  const CallError e = error_of(deals());
+  EXPECT_EQ(e.outcome, Outcome::rate_limited);
+  EXPECT_EQ(e.vendor_code, "TOO_MANY_REQUESTS");
+  EXPECT_NE(e.message.find("crm Deals"), std::string::npos) << e.message;
+  ASSERT_EQ(gate_.signals.size(), 1u);
+  EXPECT_EQ(gate_.signals[0].first, "crm");
+  EXPECT_EQ(gate_.signals[0].second, LimitSignal::rate_limited);
+  EXPECT_EQ(calls("crm/Deals"), 3);
+  EXPECT_TRUE(sleeper_.waits().empty());
+}
+
 // A 5xx on a write is not retried: the server may have acted.
 TEST_F(Faults, ServerErrorOnAWriteIsInDoubtAndNotRetried) {
   start_org();
