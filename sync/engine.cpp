@@ -761,8 +761,14 @@ struct Engine::Impl final : Resolvers {
     if (in_doubt) co_return Round::again;
     if (!rep.error.empty() || stop_requested) co_return Round::stopped;
     // A walk that ended normally has a complete watermark (no ids): store it,
-    // so that the next poll of an unchanged module is one 304.
-    if (stats.reached.ids_at_time.empty() && may_store(stats.reached.time)) {
+    // so that the next poll of an unchanged module is one 304. Not when the
+    // watermark is recent: CRM times have whole seconds, and a record saved
+    // later in the watermark's own second (or stamped by a CRM clock a little
+    // behind ours) would not be newer than it. Until it is a minute old the
+    // checkpoint keeps the ids, and the next read asks from a second earlier.
+    const auto reached_time = parse_iso8601(stats.reached.time);
+    const bool settled = reached_time && *reached_time < clock.now() - std::chrono::minutes(1);
+    if (stats.reached.ids_at_time.empty() && settled && may_store(stats.reached.time)) {
       state::Commit done;
       done.checkpoints.push_back({s.name, stats.reached.time, {}, 0});
       store.commit(done);
