@@ -180,7 +180,7 @@ TEST_F(Faults, TruncatedBodyIsRetriedOnReadsAndInDoubtOnWrites) {
   EXPECT_EQ(std::get<Page<PeopleProject>>(ok).items.size(), 1u);
 }
 
-// A slow trickle within the deadlines still arrives whole.
+// Added latency (within the deadlines) is waited out, not mistaken for a failure.
 TEST_F(Faults, LatencyIsWaitedOut) {
   start_org();
   set_faults("latency_ms=30,only=getprojects");
