@@ -12,10 +12,11 @@ packages=(
   curl ca-certificates
 )
 # Test tools: promtool checks /metrics, systemd-analyze the unit, headless
-# Chromium the /status page (~80 MB download, ~25 s to install here).
+# Chromium the /status page (~80 MB download, ~25 s to install here), python3
+# the end-to-end crash test and the engine benchmark (JSON and the admin API).
 # PEOPLESYNC_DEPS=build (the container's build stage) leaves them out.
 if [[ "${PEOPLESYNC_DEPS:-all}" != "build" ]]; then
-  packages+=(prometheus systemd chromium)
+  packages+=(prometheus systemd chromium python3)
 fi
 if [[ "${PEOPLESYNC_EXTRA_PACKAGES:-}" != "" ]]; then
   # shellcheck disable=SC2206
