@@ -438,7 +438,10 @@ boost::asio::awaitable<Expected<BulkTimelogResult>> PeopleClient::add_update_tim
     } else if (e) {
       message = e->message;
     }
-    co_return CallError{classify_people_error(code, message), ep + ": error " + code + ": " + message, code, std::nullopt};
+    const Outcome o = classify_people_error(code, message);
+    // A lock reply arrives here, not through exchange(): the scheduler must hear of it too.
+    if (o == Outcome::locked) api_.gate().limited(ep, LimitSignal::locked, std::nullopt);
+    co_return CallError{o, ep + ": error " + code + ": " + message, code, std::nullopt};
   }
   if (status != "0" && status != "1" && status != "2") co_return shape_error(ep, "no envelope status", Outcome::in_doubt);
 

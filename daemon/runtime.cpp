@@ -17,6 +17,10 @@
 
 #include "common/json.hpp"
 #include "common/log.hpp"
+#include "common/metrics.hpp"
+#include "config/loader.hpp"
+#include "daemon/health.hpp"
+#include "daemon/notify.hpp"
 #include "connectors/beast_transport.hpp"
 #include "connectors/crm.hpp"
 #include "connectors/people.hpp"
@@ -37,6 +41,36 @@ class SystemRandom final : public connectors::Random {
 
  private:
   std::mt19937_64 rng_;
+};
+
+// Counts every request on the wire (retries included) per endpoint and
+// status, with its duration, for /metrics.
+class MeteredTransport final : public connectors::Transport {
+ public:
+  MeteredTransport(connectors::Transport& inner, metrics::Registry& m, const Clock& clock)
+      : inner_(inner), m_(m), clock_(clock) {}
+  asio::awaitable<connectors::Result> send(connectors::Request request) override {
+    const std::string endpoint = request.endpoint.empty() ? "other" : request.endpoint;
+    const auto start = clock_.steady_now();
+    connectors::Result r = co_await inner_.send(std::move(request));
+    const double secs = std::chrono::duration<double>(clock_.steady_now() - start).count();
+    std::string code;
+    if (const auto* ok = std::get_if<connectors::Response>(&r)) code = std::to_string(ok->status);
+    else code = std::string(connectors::to_string(std::get<connectors::Failure>(r).kind));
+    m_.inc(metrics::api_requests_total, {endpoint, code});
+    m_.observe(metrics::api_request_duration_seconds, {endpoint}, secs);
+    if (endpoint == "accounts/token") {
+      const auto* ok = std::get_if<connectors::Response>(&r);
+      const bool granted = ok && ok->status == 200 && ok->body.find("\"access_token\"") != std::string::npos;
+      m_.inc(metrics::token_refresh_total, {granted ? "ok" : "error"});
+    }
+    co_return r;
+  }
+
+ private:
+  connectors::Transport& inner_;
+  metrics::Registry& m_;
+  const Clock& clock_;
 };
 
 int exit_code_of(sync::RunOutcome o) {
@@ -113,45 +147,165 @@ void print_plan(const sync::RunReport& r, bool as_json, std::ostream& out) {
 
 }  // namespace
 
-int run(const config::Config& cfg, state::Store& store, const RunOptions& options, const Clock& clock,
+namespace {
+
+// Everything that is built from one config; rebuilt when SIGHUP brings a new one.
+struct Stack {
+  Stack(const config::Config& cfg, state::Store& store, connectors::Transport& transport, const Clock& clock,
+        connectors::Sleeper& sleeper, connectors::Random& random, const sync::EngineOptions& eo)
+      : tokens(transport, cfg.zoho, clock, sleeper, random),
+        api(transport, tokens, clock, sleeper, random),
+        scheduler(cfg.limits, &store, clock, sleeper),
+        crm(api, cfg.zoho.crm_url),
+        people(api, cfg.zoho.people_url),
+        engine(cfg, store, crm, people, clock, eo) {
+    api.set_gate(scheduler);
+  }
+  connectors::TokenProvider tokens;
+  connectors::ZohoApi api;
+  sync::Scheduler scheduler;
+  connectors::CrmClient crm;
+  connectors::PeopleClient people;
+  sync::Engine engine;
+};
+
+std::vector<status::EndpointLive> endpoints_live(const sync::Scheduler& s) {
+  std::vector<status::EndpointLive> out;
+  for (const auto& e : s.snapshot()) {
+    status::EndpointLive l;
+    l.endpoint = e.endpoint;
+    l.budget_per_minute = e.per_minute;
+    l.calls_last_minute = e.calls_in_window;
+    l.tokens_available = e.per_minute > 0 ? std::max(0, e.per_minute - e.calls_in_window) : 0;
+    l.locked_until = e.paused_until;
+    l.waiting = e.queued;
+    l.in_flight = e.in_flight;
+    l.daily_used = e.daily_used;
+    l.daily_budget = e.daily_budget;
+    out.push_back(std::move(l));
+  }
+  return out;
+}
+
+}  // namespace
+
+int run(const config::Config& initial, state::Store& store, const RunOptions& options, const Clock& clock,
         std::ostream& out, PassTotals* totals) {
   log::Logger log("daemon");
   asio::io_context io;
+  const bool daemon = options.mode == RunOptions::Mode::daemon;
+  // The config in force; SIGHUP swaps in a new one between passes. (Aliasing
+  // pointer: the caller owns the initial config.)
+  config::ConfigPtr cfg(std::shared_ptr<const config::Config>{}, &initial);
+  config::ConfigPtr pending;
+
+  metrics::Registry registry;
+  registry.set(metrics::build_info, {PEOPLESYNC_VERSION}, 1);
   connectors::TransportOptions topt;
-  topt.connect_timeout = cfg.zoho.timeouts.connect;
-  topt.request_timeout = cfg.zoho.timeouts.request;
-  topt.io_timeout = std::min(cfg.zoho.timeouts.request, Millis{30'000});
-  topt.ca_file = cfg.zoho.ca_file;
-  std::unique_ptr<connectors::Transport> transport;
+  topt.connect_timeout = cfg->zoho.timeouts.connect;
+  topt.request_timeout = cfg->zoho.timeouts.request;
+  topt.io_timeout = std::min(cfg->zoho.timeouts.request, Millis{30'000});
+  topt.ca_file = cfg->zoho.ca_file;
+  std::unique_ptr<connectors::Transport> tls;
   try {
-    transport = connectors::make_beast_transport(io.get_executor(), topt);
+    tls = connectors::make_beast_transport(io.get_executor(), topt);
   } catch (const std::exception& e) {
     log.error("cannot set up TLS: {}", e.what());
     return to_int(ExitCode::config);
   }
+  MeteredTransport transport(*tls, registry, clock);
   connectors::AsioSleeper sleeper;
   SystemRandom random;
-  connectors::TokenProvider tokens(*transport, cfg.zoho, clock, sleeper, random);
-  connectors::ZohoApi api(*transport, tokens, clock, sleeper, random);
-  sync::Scheduler scheduler(cfg.limits, &store, clock, sleeper);
-  api.set_gate(scheduler);
-  connectors::CrmClient crm(api, cfg.zoho.crm_url);
-  connectors::PeopleClient people(api, cfg.zoho.people_url);
 
   sync::EngineOptions eo;
   eo.dry_run = options.mode == RunOptions::Mode::dry_run;
   eo.since = options.since;
   eo.streams = options.streams;
-  sync::Engine engine(cfg, store, crm, people, clock, eo);
+  auto stack = std::make_unique<Stack>(*cfg, store, transport, clock, sleeper, random, eo);
 
+  // Live view for /status, /metrics and the TTY.
+  status::Live live;
+  live.started_at = clock.now();
+  bool ready = false;
+  std::map<std::string, sync::StreamReport> last_seen;  // for counter deltas
   const bool tty = options.progress_on_tty && ::isatty(STDERR_FILENO) == 1;
-  if (tty) {
-    engine.on_progress([](const sync::StreamReport& r) {
+  auto on_progress = [&](const sync::StreamReport& r) {
+    auto& prev = last_seen[r.stream];
+    if (r.read < prev.read) prev = sync::StreamReport{};  // a new pass
+    registry.inc(metrics::records_read_total, {r.stream}, static_cast<double>(r.read - prev.read));
+    auto written = [&](const char* op, std::int64_t now, std::int64_t before) {
+      if (now > before) registry.inc(metrics::records_written_total, {r.stream, op, "ok"}, static_cast<double>(now - before));
+    };
+    written("create", r.created, prev.created);
+    written("update", r.updated, prev.updated);
+    written("status", r.status_changes, prev.status_changes);
+    written("delete", r.deleted, prev.deleted);
+    if (r.dead_lettered > prev.dead_lettered)
+      registry.inc(metrics::records_written_total, {r.stream, "any", "dead_letter"},
+                   static_cast<double>(r.dead_lettered - prev.dead_lettered));
+    if (r.unchanged > prev.unchanged)
+      registry.inc(metrics::records_written_total, {r.stream, "any", "unchanged"},
+                   static_cast<double>(r.unchanged - prev.unchanged));
+    status::StreamLive* sl = nullptr;
+    for (auto& x : live.streams)
+      if (x.stream == r.stream) sl = &x;
+    if (!sl) {
+      live.streams.push_back({});
+      sl = &live.streams.back();
+      sl->stream = r.stream;
+    }
+    sl->running = true;
+    sl->records_read += r.read - prev.read;
+    sl->records_written += (r.created + r.updated + r.status_changes + r.deleted) -
+                           (prev.created + prev.updated + prev.status_changes + prev.deleted);
+    sl->records_unchanged += r.unchanged - prev.unchanged;
+    sl->records_dead_lettered += r.dead_lettered - prev.dead_lettered;
+    prev = r;
+    if (tty)
       std::fprintf(stderr, "\r\033[K%s: read %lld, created %lld, updated %lld, waiting %lld, dead %lld, calls %lld",
                    r.stream.c_str(), static_cast<long long>(r.read), static_cast<long long>(r.created),
                    static_cast<long long>(r.updated), static_cast<long long>(r.parked),
                    static_cast<long long>(r.dead_lettered), static_cast<long long>(r.api_calls));
-    });
+  };
+  stack->engine.on_progress(on_progress);
+
+  notify::Notifier notifier;
+  std::unique_ptr<health::HealthServer> health_server;
+  double waits_reported = 0;
+  std::map<std::string, std::int64_t> locks_reported;
+  auto refresh_live = [&] {
+    live.ready = ready;
+    live.endpoints = endpoints_live(stack->scheduler);
+    for (const auto& e : stack->scheduler.snapshot()) {
+      registry.inc(metrics::ratelimit_wait_seconds_total, {e.endpoint}, 0);
+      auto& seen = locks_reported[e.endpoint];
+      if (e.lock_count > seen) registry.inc(metrics::ratelimit_locks_total, {e.endpoint}, static_cast<double>(e.lock_count - seen));
+      seen = e.lock_count;
+    }
+    double waits = 0;
+    for (const auto& e : stack->scheduler.snapshot()) waits += e.wait_seconds;
+    (void)waits_reported;
+    waits_reported = waits;
+  };
+  if (daemon && cfg->service.listen) {
+    health::Providers p;
+    p.ready = [&] { return ready; };
+    p.metrics = [&] {
+      refresh_live();
+      health::refresh_gauges(registry, health::StatusInput{&store, cfg, live}, clock.now());
+      return registry.render();
+    };
+    p.status = [&] {
+      refresh_live();
+      return health::StatusInput{&store, cfg, live};
+    };
+    try {
+      health_server = std::make_unique<health::HealthServer>(io, health::options_from(*cfg->service.listen), p, clock);
+      log.info("health and metrics on {}", health_server->base_url());
+    } catch (const std::exception& e) {
+      log.error("cannot listen on {}:{}: {}", cfg->service.listen->host, cfg->service.listen->port, e.what());
+      return to_int(ExitCode::config);
+    }
   }
 
   const char* mode = options.mode == RunOptions::Mode::daemon     ? "daemon"
@@ -161,12 +315,16 @@ int run(const config::Config& cfg, state::Store& store, const RunOptions& option
   bool stopping = false;
   asio::steady_timer poll_timer(io);
   asio::steady_timer drain_timer(io);
+  asio::steady_timer watchdog_timer(io);
   asio::signal_set signals(io, SIGINT, SIGTERM);
+  asio::signal_set hup(io);
+  if (daemon) hup.add(SIGHUP);
   signals.async_wait([&](const boost::system::error_code& ec, int sig) {
     if (ec) return;
     log.info("signal {}: finishing the write in flight, committing, stopping", sig);
     stopping = true;
-    engine.request_stop();
+    notifier.stopping();
+    stack->engine.request_stop();
     poll_timer.cancel();
     // Whatever is still in flight after the grace period is abandoned: its
     // intent is in the outbox and is reconciled at the next start.
@@ -178,19 +336,92 @@ int run(const config::Config& cfg, state::Store& store, const RunOptions& option
       }
     });
   });
+  std::function<void()> wait_hup = [&] {
+    hup.async_wait([&](const boost::system::error_code& ec, int) {
+      if (ec) return;
+      notifier.reloading();
+      auto lr = config::load_config(cfg->file, {});
+      if (!lr.ok()) {
+        log.error("SIGHUP: the new config has {} error(s); keeping the one in force", lr.errors.size());
+        for (const auto& e : lr.errors) log.error("  {}", e.format());
+      } else {
+        log.info("SIGHUP: new config loaded; it applies from the next pass");
+        pending = lr.config;
+        poll_timer.cancel();
+      }
+      notifier.ready();
+      wait_hup();
+    });
+  };
+  if (daemon) wait_hup();
+  if (daemon) {
+    if (auto every = notifier.watchdog_interval()) {
+      std::function<void()> tick = [&, every = *every] {
+        notifier.watchdog();
+        watchdog_timer.expires_after(every);
+        watchdog_timer.async_wait([&](const boost::system::error_code& e) {
+          if (!e) tick();
+        });
+      };
+      tick();
+    }
+  }
 
   asio::co_spawn(
       io,
       [&]() -> asio::awaitable<void> {
-        for (;;) {
+        if (daemon) {
+          // READY=1 once config, state and a first token are there.
+          for (;;) {
+            auto t = co_await stack->tokens.access_token();
+            if (std::holds_alternative<std::string>(t)) break;
+            const auto& e = std::get<connectors::CallError>(t);
+            if (e.outcome == connectors::Outcome::auth) {
+              log.error("{}", e.message);
+              exit_code = to_int(ExitCode::auth);
+              stopping = true;
+              break;
+            }
+            log.warn("no access token yet ({}); trying again in 30 s", e.message);
+            poll_timer.expires_after(std::chrono::seconds(30));
+            co_await poll_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (stopping) break;
+          }
+          if (!stopping) {
+            ready = true;
+            notifier.ready();
+          }
+        }
+        while (!stopping) {
+          if (pending) {
+            cfg = pending;
+            pending.reset();
+            stack = std::make_unique<Stack>(*cfg, store, transport, clock, sleeper, random, eo);
+            stack->engine.on_progress(on_progress);
+          }
           const std::int64_t run_id = eo.dry_run ? 0 : store.begin_run(mode);
-          sync::RunReport report = co_await engine.run_once();
+          const SysTime started = clock.now();
+          for (auto& x : live.streams) x.last_run_started = started;
+          sync::RunReport report = co_await stack->engine.run_once();
           if (tty) std::fprintf(stderr, "\r\033[K");
           exit_code = stopping && report.outcome == sync::RunOutcome::temporary ? to_int(ExitCode::ok)
                                                                                   : exit_code_of(report.outcome);
-          if (!eo.dry_run) store.finish_run(run_id, exit_code, summary_line(report));
-          if (totals) {
-            for (const auto& x : report.streams) {
+          const std::string line = summary_line(report);
+          if (!eo.dry_run) store.finish_run(run_id, exit_code, line);
+          const SysTime finished = clock.now();
+          for (const auto& x : report.streams) {
+            on_progress(x);
+            for (auto& l : live.streams) {
+              if (l.stream != x.stream) continue;
+              l.running = false;
+              l.last_run_finished = finished;
+              l.last_run_outcome = x.completed ? (x.dead_lettered ? std::to_string(x.dead_lettered) + " dead letters" : "ok")
+                                               : x.error;
+              if (x.completed) l.last_success = finished;
+              if (daemon) l.next_run = finished + cfg->service.poll_interval;
+            }
+            last_seen.erase(x.stream);
+            if (totals) {
               totals->read += x.read;
               totals->created += x.created;
               totals->updated += x.updated;
@@ -203,24 +434,34 @@ int run(const config::Config& cfg, state::Store& store, const RunOptions& option
               totals->not_modified_streams += x.not_modified ? 1 : 0;
             }
           }
-          if (options.mode != RunOptions::Mode::daemon) {
+          live.summary = std::string(sync::to_string(report.outcome)) + ": " + line;
+          notifier.status(live.summary);
+          if (!daemon) {
             if (eo.dry_run) print_plan(report, options.json, out);
             else print_table(report, out);
             break;
           }
+          if (report.outcome == sync::RunOutcome::auth) {
+            exit_code = to_int(ExitCode::auth);
+            break;
+          }
           if (stopping) break;
           log.info("pass done ({}); next in {}", to_string(report.outcome),
-                   config::format_duration(cfg.service.poll_interval));
-          poll_timer.expires_after(cfg.service.poll_interval);
+                   config::format_duration(cfg->service.poll_interval));
+          poll_timer.expires_after(cfg->service.poll_interval);
           co_await poll_timer.async_wait(asio::as_tuple(asio::use_awaitable));
-          if (stopping) break;
         }
+        if (daemon && exit_code != to_int(ExitCode::auth)) exit_code = to_int(ExitCode::ok);
         signals.cancel();
+        hup.cancel();
         drain_timer.cancel();
+        watchdog_timer.cancel();
+        if (health_server) health_server->stop();
         io.stop();  // idle keep-alive connections and their timers go with it
       },
       asio::detached);
   io.run();
+  stack->scheduler.flush();
   if (stopping) log.info("stopped");
   return exit_code;
 }

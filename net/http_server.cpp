@@ -129,6 +129,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         if (stopped || ec == asio::error::operation_aborted) co_return;
         continue;
       }
+      // Replies larger than one TLS record go out as several writes: without
+      // TCP_NODELAY each waits for the peer's delayed ACK (~40 ms).
+      boost::system::error_code ignored;
+      socket.set_option(asio::ip::tcp::no_delay(true), ignored);
       asio::co_spawn(io, session(std::move(socket)), asio::detached);
     }
   }

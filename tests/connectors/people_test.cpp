@@ -113,6 +113,34 @@ TEST_F(PeopleTest, LockReplyWithAnyHttpStatusIsLocked) {
   EXPECT_NE(e.message.find("people/getjobs"), std::string::npos);
 }
 
+// Lock replies reach the scheduler from every call path, the bulk time-log
+// parser included (it reads its own envelope).
+struct RecordingGate final : CallGate {
+  std::vector<std::string> locked;
+  boost::asio::awaitable<AdmissionPtr> admit(const std::string&, int) override { co_return nullptr; }
+  void limited(const std::string& ep, LimitSignal s, std::optional<Millis>) override {
+    if (s == LimitSignal::locked) locked.push_back(ep);
+  }
+};
+
+TEST_F(PeopleTest, LockRepliesAreReportedToTheGateOnEveryPath) {
+  RecordingGate gate;
+  api_.set_gate(gate);
+  const std::string lock =
+      R"({"response":{"message":"Error","errors":[{"code":7209,"message":"API access blocked since threshold limit exceeded. Please try after some time"}],"status":1}})";
+  script_.push_back(reply(200, lock));
+  script_.push_back(reply(200, lock));
+  (void)run(people_.get_jobs({}));
+  std::vector<TimelogInput> items(1);
+  items[0].user = "a@x.com";
+  items[0].job_id = "1";
+  items[0].date = "2024-05-01";
+  items[0].hours = "01:00";
+  auto r = run(people_.add_update_timelogs(items));
+  EXPECT_EQ(std::get<CallError>(r).outcome, Outcome::locked);
+  EXPECT_EQ(gate.locked, (std::vector<std::string>{"people/getjobs", "people/addupdatetimelogs"}));
+}
+
 TEST_F(PeopleTest, NonJsonReplyNamesTheEndpoint) {
   for (int i = 0; i < 3; ++i) script_.push_back(reply(200, "<html>maintenance</html>"));
   auto r = run(people_.get_jobs({}));
