@@ -79,10 +79,11 @@ int cmd_check(const cli::Options& o, AppIo& io) {
          << ", data centre " << config::to_string(cfg.zoho.data_center) << ", state " << cfg.state.path << "\n";
   for (const auto& s : cfg.streams) io.out << "  " << config::describe(s) << "\n";
   if (o.online) {
-    // The online check needs the connectors (OAuth, CRM and People clients).
-    io.err << "peoplesync: check --online is not available in this build: the Zoho connectors are not built yet; "
-              "the offline check above passed\n";
-    return to_int(ExitCode::temporary);
+    setup_logging(o, l.config.get(), io);
+    io.out << "online check (reads only):\n";
+    const int code = runtime::check_online(cfg, io.clock, io.out);
+    io.out << (code == 0 ? "online: ok\n" : "online: FAILED\n");
+    return code;
   }
   return to_int(ExitCode::ok);
 }

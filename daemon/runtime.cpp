@@ -13,6 +13,7 @@
 #include <iomanip>
 #include <ostream>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "common/json.hpp"
@@ -469,6 +470,74 @@ int run(const config::Config& initial, state::Store& store, const RunOptions& op
 }  // namespace peoplesync::runtime
 
 namespace peoplesync::runtime {
+
+int check_online(const config::Config& cfg, const Clock& clock, std::ostream& out) {
+  boost::asio::io_context io;
+  connectors::TransportOptions topt;
+  topt.connect_timeout = cfg.zoho.timeouts.connect;
+  topt.request_timeout = cfg.zoho.timeouts.request;
+  topt.ca_file = cfg.zoho.ca_file;
+  auto transport = connectors::make_beast_transport(io.get_executor(), topt);
+  connectors::AsioSleeper sleeper;
+  SystemRandom random;
+  connectors::TokenProvider tokens(*transport, cfg.zoho, clock, sleeper, random);
+  connectors::ZohoApi api(*transport, tokens, clock, sleeper, random, connectors::BackoffPolicy{Millis{500}, Millis{5000}, 2});
+  connectors::CrmClient crm(api, cfg.zoho.crm_url);
+  connectors::PeopleClient people(api, cfg.zoho.people_url);
+  int code = to_int(ExitCode::ok);
+  auto fail = [&](const connectors::CallError& e) {
+    out << "  FAILED: " << e.message << "\n";
+    const int c = e.outcome == connectors::Outcome::auth ? to_int(ExitCode::auth) : to_int(ExitCode::temporary);
+    if (code != to_int(ExitCode::auth)) code = c;
+  };
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        out << "token: " << cfg.zoho.accounts_url << "\n";
+        auto t = co_await tokens.access_token();
+        if (auto* e = std::get_if<connectors::CallError>(&t)) {
+          fail(*e);
+          io.stop();
+          co_return;
+        }
+        out << "  ok: access token obtained\n";
+        std::set<std::string> modules;
+        bool people_jobs = false;
+        for (const auto& s : cfg.streams) {
+          if (const auto* c = std::get_if<config::CrmSource>(&s.from)) modules.insert(c->module);
+          else people_jobs = true;
+          if (s.module) modules.insert(*s.module);
+          if (s.to != config::Target::crm_update) people_jobs = true;
+        }
+        for (const auto& m : modules) {
+          connectors::CrmQuery q;
+          q.module = m;
+          q.per_page = 1;
+          q.fields = {"Modified_Time"};
+          out << "crm " << m << ": " << cfg.zoho.crm_url << "\n";
+          auto r = co_await crm.get_page(q);
+          if (auto* e = std::get_if<connectors::CallError>(&r)) fail(*e);
+          else out << "  ok: readable\n";
+        }
+        if (people_jobs) {
+          out << "people getprojects: " << cfg.zoho.people_url << "\n";
+          auto p = co_await people.get_projects(0, 1);
+          if (auto* e = std::get_if<connectors::CallError>(&p)) fail(*e);
+          else out << "  ok: readable\n";
+          connectors::JobQuery jq;
+          jq.limit = 1;
+          jq.fetch_logged_hours = false;
+          out << "people getjobs:\n";
+          auto j = co_await people.get_jobs(jq);
+          if (auto* e = std::get_if<connectors::CallError>(&j)) fail(*e);
+          else out << "  ok: readable\n";
+        }
+        io.stop();
+      },
+      boost::asio::detached);
+  io.run();
+  return code;
+}
 
 std::optional<std::string> https_get(const std::string& base_url, const std::string& target,
                                      const std::optional<std::string>& ca_file) {

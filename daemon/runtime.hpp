@@ -42,6 +42,11 @@ int run(const config::Config& cfg, state::Store& store, const RunOptions& option
 
 namespace peoplesync::runtime {
 
+// `peoplesync check --online`: refreshes the access token, then reads once
+// per endpoint the config uses (one CRM page per module, the People lists),
+// printing one line each. Returns 0, 75 (network / vendor trouble) or 77.
+int check_online(const config::Config& cfg, const Clock& clock, std::ostream& out);
+
 // One HTTPS GET with the production transport (the demo reads the sandbox's
 // admin API with it). nullopt on any failure.
 std::optional<std::string> https_get(const std::string& base_url, const std::string& target,
