@@ -19,6 +19,10 @@ using connectors::CallError;
 using connectors::Outcome;
 
 constexpr int kLimitRetries = 6;  // lock / 429 replies waited out per call before the stream stops
+// CRM pages (200 records) are processed in chunks of about this many records:
+// one page of calls would fill one bulk time-log call and leave a second one
+// part-empty, and ask for its references in a call of its own.
+constexpr std::size_t kChunkRecords = 1000;
 
 // Outbox operations.
 constexpr const char* kOpJobAdd = "job.add";
@@ -106,6 +110,7 @@ struct Engine::Impl final : Resolvers {
   // Per pass.
   RunOutcome worst = RunOutcome::ok;
   std::map<ReferenceNeed, std::string> ref_answers;     // resolved (non-empty) answers
+  std::set<ReferenceNeed> ref_unresolved;               // asked in this pass, not synced by Zoho yet
   bool projects_loaded = false;
   std::map<std::string, std::string> project_by_name;  // name -> id
   std::set<std::string> completed_projects;             // ids
@@ -197,7 +202,8 @@ struct Engine::Impl final : Resolvers {
     std::map<std::pair<std::string, std::string>, std::set<std::string>> wanted;
     for (const auto& w : batch)
       for (auto& need : references_of(s, w.record, ctx))
-        if (!ref_answers.count(need)) wanted[{need.service, need.entity}].insert(need.reference_id);
+        if (!ref_answers.count(need) && !ref_unresolved.count(need))
+          wanted[{need.service, need.entity}].insert(need.reference_id);
     for (auto& [se, ids_set] : wanted) {
       const auto& [service, entity] = se;
       std::vector<std::string> ids(ids_set.begin(), ids_set.end());
@@ -229,6 +235,7 @@ struct Engine::Impl final : Resolvers {
           auto it = answers.find(id);
           const std::string people_id = it == answers.end() ? "" : it->second;
           if (!people_id.empty()) ref_answers[{service, entity, id}] = people_id;
+          else ref_unresolved.insert({service, entity, id});  // asked again next pass, not next batch
           put.push_back({service, entity, id, people_id, attempts[id] + 1, now});
         }
         if (!opt.dry_run) store.ref_cache_put(put);
@@ -736,28 +743,52 @@ struct Engine::Impl final : Resolvers {
       return !opt.dry_run && reached && (!stored_time || *reached >= *stored_time);
     };
     bool in_doubt = false;
-    auto sink = [&](const std::vector<connectors::CrmRecord>& recs,
-                    const connectors::CrmWatermark& reached) -> awaitable<bool> {
-      std::vector<Work> batch;
-      for (const auto& r : recs) batch.push_back({r.id, r.fields, std::nullopt, 0});
-      rep.read += static_cast<std::int64_t>(batch.size());
-      auto r = co_await process(s, batch, c, rep, shown, parked_rows);
-      if (r.ok && may_store(reached.time))
-        c.checkpoints.push_back({s.name, reached.time, {reached.ids_at_time.begin(), reached.ids_at_time.end()}, 0});
+    // Pages are gathered into chunks of kChunkRecords; the checkpoint moves when
+    // a chunk is done.
+    std::vector<Work> gathered;
+    std::map<std::string, std::size_t> gathered_index;  // source key -> position in `gathered`
+    connectors::CrmWatermark gathered_reached;
+    auto flush = [&]() -> awaitable<bool> {
+      if (gathered.empty()) co_return true;
+      auto r = co_await process(s, gathered, c, rep, shown, parked_rows);
+      if (r.ok && may_store(gathered_reached.time))
+        c.checkpoints.push_back({s.name, gathered_reached.time,
+                                 {gathered_reached.ids_at_time.begin(), gathered_reached.ids_at_time.end()}, 0});
       commit(c);
+      gathered.clear();
+      gathered_index.clear();
       if (progress) progress(rep);
       in_doubt = r.in_doubt;
       co_return r.ok && !stop_requested;
     };
+    auto sink = [&](const std::vector<connectors::CrmRecord>& recs,
+                    const connectors::CrmWatermark& reached) -> awaitable<bool> {
+      for (const auto& r : recs) {
+        // A record changed during the walk comes again: its newest copy counts
+        // (two copies in one chunk would be two adds).
+        auto [it, fresh] = gathered_index.emplace(r.id, gathered.size());
+        if (fresh) gathered.push_back({r.id, r.fields, std::nullopt, 0});
+        else gathered[it->second].record = r.fields;
+      }
+      rep.read += static_cast<std::int64_t>(recs.size());
+      gathered_reached = reached;
+      if (gathered.size() < kChunkRecords) co_return !stop_requested;
+      co_return co_await flush();
+    };
     const std::vector<std::string> fields = needed_fields(s);
-    auto walked = co_await limited(rep, [&] { return crm.read_modified(src.module, fields, from, sink); });
+    auto walked = co_await limited(rep, [&] {
+      gathered.clear();  // a walk sent again starts over from `from`
+      gathered_index.clear();
+      return crm.read_modified(src.module, fields, from, sink);
+    });
     if (auto* e = std::get_if<CallError>(&walked)) {
       note_error(rep, *e);
-      co_return Round::stopped;
+      co_return Round::stopped;  // an unprocessed chunk is read again next time
     }
     const auto& stats = std::get<connectors::CrmWalkStats>(walked);
     rep.api_calls += stats.calls - 1;  // limited() counted one
     rep.not_modified = rep.not_modified || stats.not_modified;
+    if (!in_doubt && rep.error.empty() && !stop_requested) co_await flush();  // the last chunk
     if (in_doubt) co_return Round::again;
     if (!rep.error.empty() || stop_requested) co_return Round::stopped;
     // A walk that ended normally has a complete watermark (no ids): store it,
@@ -778,9 +809,10 @@ struct Engine::Impl final : Resolvers {
     std::vector<Work> left;
     for (auto& w : parked)
       if (parked_rows.count(w.key) && parked_rows[w.key] == *w.parked_row) left.push_back(std::move(w));
-    for (std::size_t i = 0; i < left.size(); i += 200) {
-      std::vector<Work> chunk(std::make_move_iterator(left.begin() + static_cast<std::ptrdiff_t>(i)),
-                              std::make_move_iterator(left.begin() + static_cast<std::ptrdiff_t>(std::min(left.size(), i + 200))));
+    for (std::size_t i = 0; i < left.size(); i += kChunkRecords) {
+      std::vector<Work> chunk(
+          std::make_move_iterator(left.begin() + static_cast<std::ptrdiff_t>(i)),
+          std::make_move_iterator(left.begin() + static_cast<std::ptrdiff_t>(std::min(left.size(), i + kChunkRecords))));
       std::map<std::string, std::int64_t> none;
       auto r = co_await process(s, chunk, c, rep, shown, none);
       commit(c);
@@ -1024,6 +1056,7 @@ struct Engine::Impl final : Resolvers {
   awaitable<RunReport> run_once() {
     worst = RunOutcome::ok;
     ref_answers.clear();
+    ref_unresolved.clear();
     projects_loaded = false;
     planned.clear();
     RunReport report;
