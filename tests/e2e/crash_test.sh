@@ -12,7 +12,7 @@
 # Usage: crash_test.sh BUILD_DIR
 # Environment (all optional): CRASH_N (CRM calls, demo:N; default 3000),
 # CRASH_SEED (default 1: kill moments, fault rolls, CRM changes),
-# CRASH_MAX_MS (longest life of a killed run, default 800), CRASH_DROP
+# CRASH_MAX_MS (longest life of a killed run, default 500), CRASH_DROP
 # (drop_after probability, default 0.05), CRASH_FAULTS (the whole fault spec
 # instead, e.g. "drop_after=0.05,error_rate=0.02"), CRASH_PHASE_S (wall-clock cap of
 # each killing phase, default 60), CRASH_KEEP=1 keeps the work directory.
@@ -28,7 +28,7 @@ source "$here/lib.sh"
 
 n=${CRASH_N:-3000}
 seed=${CRASH_SEED:-1}
-max_ms=${CRASH_MAX_MS:-800}
+max_ms=${CRASH_MAX_MS:-500}
 faults_spec=${CRASH_FAULTS:-drop_after=${CRASH_DROP:-0.05}}
 phase_s=${CRASH_PHASE_S:-60}
 peoplesync=$build/daemon/peoplesync
@@ -92,7 +92,9 @@ killing_phase() {
   while ((SECONDS - start < phase_s)); do
     run_once $((lo + RANDOM % (hi - lo + 1)))
     case $last_rc in
-      137) kills=$((kills + 1)); phase_kills=$((phase_kills + 1)) ;;
+      # 124: the kill came as the run was ending on its own (timeout saw it
+      # time out, the process exited with its own status).
+      137 | 124) kills=$((kills + 1)); phase_kills=$((phase_kills + 1)) ;;
       0 | 4) completed_early=$((completed_early + 1)); finished=yes; break ;;
       75) temporary=$((temporary + 1)) ;;
       *) echo "crash test: run $runs exited $last_rc (expected 0, 4, 75 or a kill)" >&2
@@ -136,7 +138,7 @@ if [[ "$integrity" != "ok" ]]; then
   echo "crash test: FAILED: PRAGMA integrity_check: $integrity" >&2
   rc=1
 fi
-if ((kills < 5)); then
+if ((kills < 10)); then
   echo "crash test: FAILED: only $kills kills: the runs finished before they could be killed" >&2
   rc=1
 fi

@@ -27,6 +27,15 @@ e2e_start_sandbox() {
   SB_BLOCK=$dir/zoho-block.yaml
   python3 -c 'import json,sys; sys.stdout.write(json.loads(open(sys.argv[1]).readline())["config"])' \
     "$dir/sandbox.json" >"$SB_BLOCK"
+  # Answering? (and if it died, say why)
+  for ((i = 0; i < 100; i++)); do
+    if curl -s -o /dev/null --fail --cacert "$SB_CA" "$SB_URL/_admin/stats"; then return 0; fi
+    if ! kill -0 "$SB_PID" 2>/dev/null; then break; fi
+    sleep 0.1
+  done
+  echo "e2e: the sandbox at $SB_URL does not answer (pid $SB_PID $(kill -0 "$SB_PID" 2>/dev/null && echo alive || echo gone)):" >&2
+  cat "$dir/sandbox.log" >&2
+  return 1
 }
 
 # e2e_stop_sandbox: stops the sandbox this shell started (by its pid only).
@@ -41,13 +50,18 @@ e2e_stop_sandbox() {
 # e2e_admin METHOD PATH [BODY]: the sandbox admin API; prints the body,
 # fails on a non-2xx answer.
 e2e_admin() {
-  local method=$1 path=$2 body=${3:-}
+  local method=$1 path=$2 body=${3:-} rc=0
   if [[ -n "$body" ]]; then
     curl -sS --fail --cacert "$SB_CA" -X "$method" -H 'Content-Type: application/json' --data-binary "$body" \
-      "$SB_URL/_admin$path"
+      "$SB_URL/_admin$path" || rc=$?
   else
-    curl -sS --fail --cacert "$SB_CA" -X "$method" "$SB_URL/_admin$path"
+    curl -sS --fail --cacert "$SB_CA" -X "$method" "$SB_URL/_admin$path" || rc=$?
   fi
+  if ((rc != 0)); then
+    echo "e2e: $method /_admin$path failed; the sandbox (pid $SB_PID) is" \
+      "$(kill -0 "$SB_PID" 2>/dev/null && echo "still running" || echo "gone")" >&2
+  fi
+  return $rc
 }
 
 # e2e_write_config FILE STATE_PATH [LOG_LEVEL]: the example config of
