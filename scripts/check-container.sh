@@ -130,16 +130,24 @@ owner_of() {  # the Debian package owning a library path (usrmerge-aware)
   return 1
 }
 if [[ -x "$bin" ]]; then
+  # Libraries the binary names itself (DT_NEEDED) must come from a listed
+  # package; the ones those pull in may come through the listed packages'
+  # dependencies, which apt installs with them.
+  needed=$(readelf -d "$bin" 2>/dev/null | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
+  closure=$(apt-cache depends --recurse --no-recommends --no-suggests --no-conflicts --no-breaks \
+              --no-replaces --no-enhances "${runtime_packages[@]}" 2>/dev/null | grep -v '^[ <]' | sort -u)
   if ldd "$bin" >"$tmp/ldd" 2>&1; then
     if grep -q 'not found' "$tmp/ldd"; then bad "unresolved libraries: $(grep 'not found' "$tmp/ldd" | tr '\n' ' ')"; fi
-    while read -r lib; do
+    while read -r name lib; do
       pkg=$(owner_of "$lib") || { bad "no Debian package owns $lib"; continue; }
       if [[ "$pkg" == "libc6" ]] || printf '%s\n' "${runtime_packages[@]}" | grep -qx "$pkg"; then
-        ok "$(basename "$lib") comes with $pkg (listed)"
+        ok "$name comes with $pkg (listed)"
+      elif [[ -n "$needed" ]] && ! grep -qx "$name" <<<"$needed" && grep -qx "$pkg" <<<"$closure"; then
+        ok "$name comes with $pkg (a dependency of the listed packages)"
       else
-        bad "$(basename "$lib") needs package $pkg, missing from deploy/runtime-packages.txt"
+        bad "$name needs package $pkg, missing from deploy/runtime-packages.txt"
       fi
-    done < <(awk '/=>/ && $3 ~ /^\// { print $3 }' "$tmp/ldd")
+    done < <(awk '/=>/ && $3 ~ /^\// { print $1, $3 }' "$tmp/ldd")
   else
     bad "ldd $bin failed"
   fi
