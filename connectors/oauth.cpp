@@ -127,7 +127,7 @@ boost::asio::awaitable<std::optional<CallError>> TokenProvider::refresh() {
   req.endpoint = "accounts/token";
 
   std::string last_problem;
-  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+  for (int attempt = 0; attempt < std::min(kMaxAttempts, max_attempts_); ++attempt) {
     Result result = co_await transport_.send(req);
     BackoffPolicy backoff = kTransportBackoff;
     if (auto* f = std::get_if<Failure>(&result)) {

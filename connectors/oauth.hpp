@@ -53,6 +53,10 @@ class TokenProvider {
 
   int refreshes() const { return refreshes_; }  // successful grants
 
+  // Attempts per refresh before giving up (default 8, with backoff up to a
+  // minute). A one-shot run lowers it: it exits 75 and cron tries later.
+  void set_max_attempts(int n) { max_attempts_ = n < 1 ? 1 : n; }
+
  private:
   boost::asio::awaitable<std::optional<CallError>> refresh();
 
@@ -71,6 +75,7 @@ class TokenProvider {
   struct Waiters;
   std::shared_ptr<Waiters> waiters_;
   int refreshes_ = 0;
+  int max_attempts_ = 8;
 };
 
 }  // namespace peoplesync::connectors

@@ -153,7 +153,7 @@ namespace {
 // Everything that is built from one config; rebuilt when SIGHUP brings a new one.
 struct Stack {
   Stack(const config::Config& cfg, state::Store& store, connectors::Transport& transport, const Clock& clock,
-        connectors::Sleeper& sleeper, connectors::Random& random, const sync::EngineOptions& eo)
+        connectors::Sleeper& sleeper, connectors::Random& random, const sync::EngineOptions& eo, bool one_shot)
       : tokens(transport, cfg.zoho, clock, sleeper, random),
         api(transport, tokens, clock, sleeper, random),
         scheduler(cfg.limits, &store, clock, sleeper),
@@ -161,6 +161,8 @@ struct Stack {
         people(api, cfg.zoho.people_url),
         engine(cfg, store, crm, people, clock, eo) {
     api.set_gate(scheduler);
+    // A one-shot run does not sit out a long outage of the accounts server.
+    if (one_shot) tokens.set_max_attempts(3);
   }
   connectors::TokenProvider tokens;
   connectors::ZohoApi api;
@@ -222,7 +224,7 @@ int run(const config::Config& initial, state::Store& store, const RunOptions& op
   eo.dry_run = options.mode == RunOptions::Mode::dry_run;
   eo.since = options.since;
   eo.streams = options.streams;
-  auto stack = std::make_unique<Stack>(*cfg, store, transport, clock, sleeper, random, eo);
+  auto stack = std::make_unique<Stack>(*cfg, store, transport, clock, sleeper, random, eo, !daemon);
 
   // Live view for /status, /metrics and the TTY.
   status::Live live;
@@ -272,21 +274,23 @@ int run(const config::Config& initial, state::Store& store, const RunOptions& op
 
   notify::Notifier notifier;
   std::unique_ptr<health::HealthServer> health_server;
-  double waits_reported = 0;
+  // Counter deltas: the scheduler's figures since it was built (a reload
+  // builds a new one, whose figures start again from 0).
+  std::map<std::string, double> waits_reported;
   std::map<std::string, std::int64_t> locks_reported;
   auto refresh_live = [&] {
     live.ready = ready;
     live.endpoints = endpoints_live(stack->scheduler);
     for (const auto& e : stack->scheduler.snapshot()) {
-      registry.inc(metrics::ratelimit_wait_seconds_total, {e.endpoint}, 0);
+      auto& waited = waits_reported[e.endpoint];
+      if (e.wait_seconds < waited) waited = 0;
+      registry.inc(metrics::ratelimit_wait_seconds_total, {e.endpoint}, e.wait_seconds - waited);
+      waited = e.wait_seconds;
       auto& seen = locks_reported[e.endpoint];
-      if (e.lock_count > seen) registry.inc(metrics::ratelimit_locks_total, {e.endpoint}, static_cast<double>(e.lock_count - seen));
+      if (e.lock_count < seen) seen = 0;
+      registry.inc(metrics::ratelimit_locks_total, {e.endpoint}, static_cast<double>(e.lock_count - seen));
       seen = e.lock_count;
     }
-    double waits = 0;
-    for (const auto& e : stack->scheduler.snapshot()) waits += e.wait_seconds;
-    (void)waits_reported;
-    waits_reported = waits;
   };
   if (daemon && cfg->service.listen) {
     health::Providers p;
@@ -355,16 +359,20 @@ int run(const config::Config& initial, state::Store& store, const RunOptions& op
     });
   };
   if (daemon) wait_hup();
+  // Lives as long as the io_context runs: the timer's handler calls it again
+  // (a std::function local to the `if` below was gone when the first
+  // WATCHDOG_USEC/2 elapsed, and the daemon crashed there).
+  std::function<void()> watchdog_tick;
   if (daemon) {
     if (auto every = notifier.watchdog_interval()) {
-      std::function<void()> tick = [&, every = *every] {
+      watchdog_tick = [&, every = *every] {
         notifier.watchdog();
         watchdog_timer.expires_after(every);
         watchdog_timer.async_wait([&](const boost::system::error_code& e) {
-          if (!e) tick();
+          if (!e) watchdog_tick();
         });
       };
-      tick();
+      watchdog_tick();
     }
   }
 
@@ -397,7 +405,7 @@ int run(const config::Config& initial, state::Store& store, const RunOptions& op
           if (pending) {
             cfg = pending;
             pending.reset();
-            stack = std::make_unique<Stack>(*cfg, store, transport, clock, sleeper, random, eo);
+            stack = std::make_unique<Stack>(*cfg, store, transport, clock, sleeper, random, eo, !daemon);
             stack->engine.on_progress(on_progress);
           }
           const std::int64_t run_id = eo.dry_run ? 0 : store.begin_run(mode);
@@ -462,6 +470,10 @@ int run(const config::Config& initial, state::Store& store, const RunOptions& op
       },
       asio::detached);
   io.run();
+  // A stop that had to abandon calls in flight ends here, with the exit code
+  // of the last finished pass still set (4 after dead letters): a requested
+  // stop is a clean exit.
+  if (daemon && stopping && exit_code != to_int(ExitCode::auth)) exit_code = to_int(ExitCode::ok);
   stack->scheduler.flush();
   if (stopping) log.info("stopped");
   return exit_code;

@@ -1076,7 +1076,10 @@ struct Engine::Impl final : Resolvers {
                 rep.deleted, rep.unchanged, rep.filtered, rep.parked, rep.dead_lettered, rep.api_calls);
       if (progress) progress(rep);
       report.streams.push_back(std::move(rep));
-      if (worst == RunOutcome::auth) break;
+      // Authorisation refused, or Zoho unreachable: the other streams would
+      // only fail the same way; the pass ends here (exit 77 / 75).
+      if (worst == RunOutcome::auth || (!report.streams.back().completed && report.streams.back().read == 0))
+        break;
     }
     report.outcome = worst;
     if (report.outcome == RunOutcome::ok)

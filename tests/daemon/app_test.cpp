@@ -236,6 +236,8 @@ TEST_F(AppTest, RetryRequeuesDeadLetters) {
   EXPECT_EQ(outbox[0].op, "retry");
 }
 
+// Zoho cannot be reached from here (no network, no DNS): the one-shot run
+// gives up after a few token attempts, says so, exits 75 and records it.
 TEST_F(AppTest, RunRecordsTheRunHonestly) {
   EXPECT_EQ(run({"--run-once", "-c", config_path()}), 75);
   auto store = state::Store::open((dir_ / "state.db").string(), clock_);
