@@ -805,7 +805,13 @@ struct Engine::Impl final : Resolvers {
       store.commit(done);
     }
 
-    // 2. Records parked earlier that no fresh read took over.
+    // 2. Deletions (before the parked records: a record deleted in CRM while
+    // it waited is dropped, never written from its parked copy).
+    if (s.on_delete != config::OnDelete::ignore) {
+      auto r = co_await run_deletions(s, src, rep, shown, parked_rows);
+      if (!r.ok) co_return r.in_doubt ? Round::again : Round::stopped;
+    }
+    // 3. Records parked earlier that no fresh read took over.
     std::vector<Work> left;
     for (auto& w : parked)
       if (parked_rows.count(w.key) && parked_rows[w.key] == *w.parked_row) left.push_back(std::move(w));
@@ -820,16 +826,12 @@ struct Engine::Impl final : Resolvers {
       if (!r.ok) co_return r.in_doubt ? Round::again : Round::stopped;
     }
 
-    // 3. Deletions.
-    if (s.on_delete != config::OnDelete::ignore) {
-      auto r = co_await run_deletions(s, src, rep, shown);
-      if (!r.ok) co_return r.in_doubt ? Round::again : Round::stopped;
-    }
     co_return Round::done;
   }
 
   awaitable<Step> run_deletions(const config::Stream& s, const config::CrmSource& src, StreamReport& rep,
-                                    std::map<std::string, std::size_t>& shown) {
+                                std::map<std::string, std::size_t>& shown,
+                                std::map<std::string, std::int64_t>& parked_rows) {
     const std::string cp_name = s.name + "#deleted";
     const auto stored = store.checkpoint(cp_name);
     std::optional<std::string> since;
@@ -854,6 +856,16 @@ struct Engine::Impl final : Resolvers {
       for (const auto& d : pg.items) {
         if (auto t = parse_iso8601(d.deleted_time); t && (!newest || *t > *newest)) newest = *t;
         if (auto m = store.id_map_get(s.name, d.id)) targets.emplace_back(d.id, m->target_id);
+        if (auto p = parked_rows.find(d.id); p != parked_rows.end()) {
+          // Waiting to be written, now deleted in CRM: it never will be.
+          if (opt.dry_run) {
+            plan(rep, shown, "drop waiting record (deleted in CRM)", d.id);
+          } else {
+            c.outbox_done.push_back(p->second);
+            log.with("stream", s.name).info("record {} was deleted in CRM while it waited; dropped", d.id);
+          }
+          parked_rows.erase(p);
+        }
       }
       for (const auto& [key, id] : targets) {
         if (stop_requested) co_return Step{false, false};
