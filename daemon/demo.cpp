@@ -13,6 +13,7 @@
 #include <map>
 #include <ostream>
 
+#include "config/example_config.hpp"
 #include "config/loader.hpp"
 #include "daemon/exit_codes.hpp"
 #include "daemon/runtime.hpp"
@@ -151,49 +152,13 @@ int run(int n, const Clock& clock, std::ostream& out, std::ostream& err) {
       err << "peoplesync demo: " << *e << "\n";
       return to_int(ExitCode::temporary);
     }
-    // The example config of PRODUCT.md, pointed at the sandbox.
+    // The example config of PRODUCT.md (examples/config.yaml), pointed at the sandbox.
     const fs::path cfg_path = dir / "config.yaml";
     {
       std::ofstream f(cfg_path);
       f << sb.zoho_block << "state:\n  path: " << (dir / "state.db").string()
         << "\nservice:\n  listen: \"off\"\n  log_level: warn\n"
-        << R"(streams:
-  - name: deals
-    from:
-      crm: Deals
-      fields: [Deal_Name, Stage, Account_Name, Closing_Date, Project_Ref, Owner]
-      where: {Stage: [Closed Won, Delivery, Completed]}
-    to: people.job
-    map:
-      jobName: "{Deal_Name}"
-      projectId: {resolve: {service: Zoho Projects, entity: project, ref: "{Project_Ref}"}}
-      fromDate: "{Created_Time|date}"
-      toDate: "{Closing_Date}"
-      description: "CRM deal {id}"
-      assignees: [{assignedTo: "{Owner.email}", hours: "40:00"}]
-    status: {field: Stage, completed: [Completed]}
-    on_delete: complete
-  - name: calls
-    from:
-      crm: Calls
-      fields: [Subject, Call_Start_Time, Call_Duration_in_seconds, Owner, What_Id]
-    to: people.timelog
-    map:
-      user: "{Owner.email}"
-      jobId: {lookup: {stream: deals, key: "{What_Id.id}"}}
-      date: "{Call_Start_Time|date}"
-      hours: "{Call_Duration_in_seconds|hhmm_from_seconds}"
-      billableStatus: billable
-      workItem: "{Subject}"
-    on_delete: delete
-  - name: hours_back
-    from: {people: jobs, of_stream: deals}
-    to: crm.update
-    module: Deals
-    map:
-      Hours_Logged: "{totalhours|hours_decimal}"
-      Job_Status: "{jobStatus}"
-)";
+        << config::example_streams();
     }
     config::LoadResult lr = config::load_config(cfg_path.string(), {});
     if (!lr.ok()) {

@@ -17,6 +17,7 @@
 #include <set>
 #include <thread>
 
+#include "config/example_config.hpp"
 #include "config/loader.hpp"
 #include "connectors/beast_transport.hpp"
 #include "connectors/crm.hpp"
@@ -40,43 +41,7 @@ class FixedRandom final : public connectors::Random {
   double uniform() override { return 0.5; }
 };
 
-constexpr const char* kStreams = R"(streams:
-  - name: deals
-    from:
-      crm: Deals
-      fields: [Deal_Name, Stage, Account_Name, Closing_Date, Project_Ref, Owner]
-      where: {Stage: [Closed Won, Delivery, Completed]}
-    to: people.job
-    map:
-      jobName: "{Deal_Name}"
-      projectId: {resolve: {service: Zoho Projects, entity: project, ref: "{Project_Ref}"}}
-      fromDate: "{Created_Time|date}"
-      toDate: "{Closing_Date}"
-      description: "CRM deal {id}"
-      assignees: [{assignedTo: "{Owner.email}", hours: "40:00"}]
-    status: {field: Stage, completed: [Completed]}
-    on_delete: complete
-  - name: calls
-    from:
-      crm: Calls
-      fields: [Subject, Call_Start_Time, Call_Duration_in_seconds, Owner, What_Id]
-    to: people.timelog
-    map:
-      user: "{Owner.email}"
-      jobId: {lookup: {stream: deals, key: "{What_Id.id}"}}
-      date: "{Call_Start_Time|date}"
-      hours: "{Call_Duration_in_seconds|hhmm_from_seconds}"
-      billableStatus: billable
-      workItem: "{Subject}"
-    on_delete: delete
-  - name: hours_back
-    from: {people: jobs, of_stream: deals}
-    to: crm.update
-    module: Deals
-    map:
-      Hours_Logged: "{totalhours|hours_decimal}"
-      Job_Status: "{jobStatus}"
-)";
+
 
 struct Timelog {
   std::string id, user, job_id, date, hours, work_item;
@@ -108,7 +73,7 @@ class EngineSandbox : public ::testing::Test {
                                            "  refresh_token: sandbox-refresh-token\n  ca_file: "
                                         << ca << "\nstate:\n  path: " << (dir_ / "state.db").string()
                                         << "\nservice:\n  listen: \"off\"\n"
-                                        << kStreams;
+                                        << config::example_streams();
     auto lr = config::load_config((dir_ / "config.yaml").string(), {});
     ASSERT_TRUE(lr.ok()) << (lr.errors.empty() ? "" : lr.errors.front().format());
     cfg_ = lr.config;
