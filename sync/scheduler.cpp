@@ -218,7 +218,11 @@ boost::asio::awaitable<connectors::AdmissionPtr> Scheduler::admit(const std::str
   const Steady start = clock_.steady_now();
   const std::int64_t credits = std::max(cost, 0);
   Ticket ticket(l, co_await boost::asio::this_coro::executor);
-  while (!ticket.head()) co_await ticket.wait();
+  bool waited = false;  // on a real clock time always moves: count only real waits
+  while (!ticket.head()) {
+    waited = true;
+    co_await ticket.wait();
+  }
   for (;;) {
     const Steady now = clock_.steady_now();
     const Steady ready = ready_at(*l, now, credits);
@@ -231,10 +235,12 @@ boost::asio::awaitable<connectors::AdmissionPtr> Scheduler::admit(const std::str
         l->log.info("daily budget used up: waiting {} s", (wait.count() + 999) / 1000);
       else
         l->log.debug("threshold reached: waiting {} ms", wait.count());
+      waited = true;
       co_await sleeper_.sleep_for(wait);
       continue;
     }
     if (l->limit.concurrency > 0 && l->in_flight >= l->limit.concurrency) {
+      waited = true;
       co_await ticket.wait();  // woken when an admission of this lane is released
       continue;
     }
@@ -244,7 +250,7 @@ boost::asio::awaitable<connectors::AdmissionPtr> Scheduler::admit(const std::str
   l->limiter.admit(now, credits);
   l->note(now);
   ++l->admitted;
-  if (now > start) {
+  if (waited) {
     ++l->waited_calls;
     l->waited += now - start;
   }
