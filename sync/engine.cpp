@@ -818,7 +818,8 @@ struct Engine::Impl final : Resolvers {
     for (std::size_t i = 0; i < left.size(); i += kChunkRecords) {
       std::vector<Work> chunk(
           std::make_move_iterator(left.begin() + static_cast<std::ptrdiff_t>(i)),
-          std::make_move_iterator(left.begin() + static_cast<std::ptrdiff_t>(std::min(left.size(), i + kChunkRecords))));
+          std::make_move_iterator(left.begin() +
+                                  static_cast<std::ptrdiff_t>(std::min(left.size(), i + kChunkRecords))));
       std::map<std::string, std::int64_t> none;
       auto r = co_await process(s, chunk, c, rep, shown, none);
       commit(c);
@@ -956,6 +957,66 @@ struct Engine::Impl final : Resolvers {
     for (const auto& m : store.id_map_list(*src.of_stream)) source_of[m.target_id] = m.source_key;
     std::map<std::string, std::size_t> shown;
     std::vector<std::pair<Work, Mapped>> pending;
+    // CRM updates go out while the jobs are read, 100 at a time (the last
+    // ones at the end), so what waits in memory stays under one batch.
+    auto send = [&](bool all) -> awaitable<bool> {
+      std::size_t i = 0;
+      for (; i < pending.size(); i += connectors::CrmClient::kMaxUpdate) {
+        if (!all && pending.size() - i < connectors::CrmClient::kMaxUpdate) break;
+        if (stop_requested) co_return false;
+        const std::size_t end = std::min(pending.size(), i + connectors::CrmClient::kMaxUpdate);
+        std::vector<connectors::CrmUpdate> updates;
+        std::vector<state::OutboxEntry> intents;
+        for (std::size_t k = i; k < end; ++k) {
+          connectors::CrmUpdate u;
+          u.id = source_of[pending[k].first.key];
+          for (const auto& [name, v] : *pending[k].second.fields.as_object()) u.fields.emplace_back(name, v.text());
+          if (opt.dry_run) {
+            std::string f;
+            for (const auto& [name, v] : u.fields) f += (f.empty() ? "" : ", ") + name + "=" + v;
+            plan(rep, shown, "update CRM", *s.module + " " + u.id + ": " + f);
+            ++rep.updated;
+            continue;
+          }
+          intents.push_back({0, s.name, pending[k].first.key, kOpCrmUpdate, "{}", state::OutboxState::sent, 1, 0, 0});
+          updates.push_back(std::move(u));
+        }
+        if (opt.dry_run) continue;
+        const auto ids = store.outbox_add_many(intents);
+        auto got = co_await limited(rep, [&] { return crm.update(*s.module, updates); });
+        state::Commit c;
+        for (auto id : ids) c.outbox_done.push_back(id);
+        if (auto* e = std::get_if<CallError>(&got)) {
+          if (e->outcome == Outcome::permanent) {
+            for (std::size_t k = i; k < end; ++k) dead_letter(s, pending[k].first, e->message, e->vendor_code, c, rep);
+            commit(c);
+            continue;
+          }
+          // In doubt or temporary: an update is idempotent; the next pass sends it again.
+          note_error(rep, *e);
+          commit(c);
+          co_return false;
+        }
+        const auto& results = std::get<std::vector<connectors::CrmUpdateResult>>(got);
+        for (std::size_t k = i; k < end; ++k) {
+          const auto& r = results[k - i];
+          Work& w = pending[k].first;
+          if (r.outcome == Outcome::ok) {
+            c.id_map_upserts.push_back({s.name, w.key, updates[k - i].id, pending[k].second.hash, 0});
+            ++rep.updated;
+          } else if (r.outcome == Outcome::permanent) {
+            dead_letter(s, w, r.message, r.code, c, rep);
+          } else {
+            log.with("stream", s.name)
+                .warn("CRM update of {} not done yet: {} {}", updates[k - i].id, r.code, r.message);
+          }
+        }
+        commit(c);
+        if (progress) progress(rep);
+      }
+      pending.erase(pending.begin(), pending.begin() + static_cast<std::ptrdiff_t>(std::min(i, pending.size())));
+      co_return true;
+    };
     for (int s_index = 0;; s_index += 200) {
       connectors::JobQuery q;
       q.s_index = s_index;
@@ -989,59 +1050,10 @@ struct Engine::Impl final : Resolvers {
         pending.emplace_back(std::move(w), std::get<Mapped>(std::move(m)));
       }
       commit(c);
+      if (!co_await send(false)) co_return;
       if (!pg.more || pg.items.empty()) break;
     }
-    for (std::size_t i = 0; i < pending.size(); i += connectors::CrmClient::kMaxUpdate) {
-      if (stop_requested) co_return;
-      const std::size_t end = std::min(pending.size(), i + connectors::CrmClient::kMaxUpdate);
-      std::vector<connectors::CrmUpdate> updates;
-      std::vector<state::OutboxEntry> intents;
-      for (std::size_t k = i; k < end; ++k) {
-        connectors::CrmUpdate u;
-        u.id = source_of[pending[k].first.key];
-        for (const auto& [name, v] : *pending[k].second.fields.as_object()) u.fields.emplace_back(name, v.text());
-        if (opt.dry_run) {
-          std::string f;
-          for (const auto& [name, v] : u.fields) f += (f.empty() ? "" : ", ") + name + "=" + v;
-          plan(rep, shown, "update CRM", *s.module + " " + u.id + ": " + f);
-          ++rep.updated;
-          continue;
-        }
-        intents.push_back({0, s.name, pending[k].first.key, kOpCrmUpdate, "{}", state::OutboxState::sent, 1, 0, 0});
-        updates.push_back(std::move(u));
-      }
-      if (opt.dry_run) continue;
-      const auto ids = store.outbox_add_many(intents);
-      auto got = co_await limited(rep, [&] { return crm.update(*s.module, updates); });
-      state::Commit c;
-      for (auto id : ids) c.outbox_done.push_back(id);
-      if (auto* e = std::get_if<CallError>(&got)) {
-        if (e->outcome == Outcome::permanent) {
-          for (std::size_t k = i; k < end; ++k) dead_letter(s, pending[k].first, e->message, e->vendor_code, c, rep);
-          commit(c);
-          continue;
-        }
-        // In doubt or temporary: an update is idempotent; the next pass sends it again.
-        note_error(rep, *e);
-        commit(c);
-        co_return;
-      }
-      const auto& results = std::get<std::vector<connectors::CrmUpdateResult>>(got);
-      for (std::size_t k = i; k < end; ++k) {
-        const auto& r = results[k - i];
-        Work& w = pending[k].first;
-        if (r.outcome == Outcome::ok) {
-          c.id_map_upserts.push_back({s.name, w.key, updates[k - i].id, pending[k].second.hash, 0});
-          ++rep.updated;
-        } else if (r.outcome == Outcome::permanent) {
-          dead_letter(s, w, r.message, r.code, c, rep);
-        } else {
-          log.with("stream", s.name).warn("CRM update of {} not done yet: {} {}", updates[k - i].id, r.code, r.message);
-        }
-      }
-      commit(c);
-      if (progress) progress(rep);
-    }
+    if (!co_await send(true)) co_return;
     rep.completed = true;
   }
 
