@@ -3,22 +3,33 @@
 # against the sandbox, `peoplesync --run-once` killed with SIGKILL at random
 # moments and restarted each time, while the sandbox closes connections after
 # committing writes (drop_after: People and CRM saw the write, the daemon
-# never got the reply). Then CRM calls are edited, deleted and added, and the
-# same again. Then faults off, runs until one exits 0 or 4. At the end People
-# must hold exactly the expected jobs and time logs (tests/e2e/check_people.py
-# computes them from the sandbox's own data and the config, not from the
-# state file) and `PRAGMA integrity_check` must be ok.
+# never got the reply). Then rounds of CRM changes (calls edited, deleted and
+# added), each with runs killed the same way. Then faults off, runs until one
+# exits 0 or 4. At the end People must hold exactly the expected jobs and
+# time logs (tests/e2e/check_people.py computes them from the sandbox's own
+# data and the config, not from the state file) and `PRAGMA integrity_check`
+# must be ok.
 #
 # Usage: crash_test.sh BUILD_DIR
-# Environment (all optional): CRASH_N (CRM calls, demo:N; default 3000),
-# CRASH_SEED (default 1: kill moments, fault rolls, CRM changes),
-# CRASH_MAX_MS (longest life of a killed run, default 500), CRASH_DROP
-# (drop_after probability, default 0.05), CRASH_FAULTS (the whole fault spec
-# instead, e.g. "drop_after=0.05,error_rate=0.02"), CRASH_PHASE_S (wall-clock cap of
-# each killing phase, default 60), CRASH_KEEP=1 keeps the work directory.
-# Each killing phase goes on until a run finishes before its kill moment, so
-# the kills are spread over the whole backfill; the number of kills depends
-# on the machine's speed (the kill moments do not).
+# Environment (all optional):
+#   CRASH_N          CRM calls (demo:N: N/5 deals, N/20 projects); 5000
+#   CRASH_SEED       kill moments, fault rolls, CRM changes; 1
+#   CRASH_MAX_MS     longest life of a killed run (log-uniform from 30 ms); 3000
+#   CRASH_ROUNDS     rounds of CRM changes; 4
+#   CRASH_DROP       drop_after probability; 0.05
+#   CRASH_LATENCY_MS added to every sandbox reply (a network round trip, and
+#                    a floor under a run's duration, so that fast machines see
+#                    kills as slow ones do); 10
+#   CRASH_FAULTS     the whole fault spec instead (e.g.
+#                    "drop_after=0.05,error_rate=0.02,latency_ms=10")
+#   CRASH_PHASE_S    wall-clock cap of each killing phase; 40
+#   CRASH_TOTAL_S    no kills after this many seconds of the test; 120
+#   CRASH_MAX_KILLS  kills in the backfill phase (half in each round); 100
+#   CRASH_KEEP=1     keep the work directory
+# Each killing phase goes on until a run finishes before its kill moment (so
+# the kills are spread over the whole backfill), or its kill or time budget is
+# spent. The kill moments follow from the seed; how many kills a phase takes
+# depends on the machine's speed.
 set -euo pipefail
 
 build=${1:?usage: crash_test.sh BUILD_DIR}
@@ -26,11 +37,14 @@ here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=tests/e2e/lib.sh
 source "$here/lib.sh"
 
-n=${CRASH_N:-3000}
+n=${CRASH_N:-5000}
 seed=${CRASH_SEED:-1}
-max_ms=${CRASH_MAX_MS:-500}
-faults_spec=${CRASH_FAULTS:-drop_after=${CRASH_DROP:-0.05}}
-phase_s=${CRASH_PHASE_S:-60}
+max_ms=${CRASH_MAX_MS:-3000}
+faults_spec=${CRASH_FAULTS:-drop_after=${CRASH_DROP:-0.05},latency_ms=${CRASH_LATENCY_MS:-10}}
+phase_s=${CRASH_PHASE_S:-40}
+rounds=${CRASH_ROUNDS:-4}
+total_s=${CRASH_TOTAL_S:-120}  # all killing phases together stop after this
+max_kills=${CRASH_MAX_KILLS:-100}
 peoplesync=$build/daemon/peoplesync
 sandbox=$build/sandbox/peoplesync-sandbox
 for b in "$peoplesync" "$sandbox"; do
@@ -86,11 +100,14 @@ PY
 }
 
 # Kills runs at random moments (between $2 and $3 ms after their start) until
-# one finishes on its own (exit 0 or 4), or the phase's time is up.
+# one finishes on its own (exit 0 or 4), $4 runs were killed, or the phase's
+# time is up.
 killing_phase() {
-  local name=$1 lo=$2 hi=$3 phase_kills=0 start=$SECONDS finished=no
-  while ((SECONDS - start < phase_s)); do
-    run_once $((lo + RANDOM % (hi - lo + 1)))
+  local name=$1 lo=$2 hi=$3 max_kills=$4 phase_kills=0 start=$SECONDS finished=no
+  while ((SECONDS - start < phase_s && SECONDS < total_s && phase_kills < max_kills)); do
+    # Log-uniform between lo and hi: many kills early in a run (start-up,
+    # reconciliation, the first writes), some late enough to reach every stream.
+    run_once "$(awk -v r=$RANDOM -v lo="$lo" -v hi="$hi" 'BEGIN { printf "%d", lo * exp(log(hi / lo) * r / 32767) }')"
     case $last_rc in
       # 124: the kill came as the run was ending on its own (timeout saw it
       # time out, the process exited with its own status).
@@ -104,13 +121,17 @@ killing_phase() {
   echo "crash test: $name: $phase_kills kills in $((SECONDS - start)) s, a run finished: $finished; People: $(people_counts)"
 }
 
-killing_phase "backfill" 30 "$max_ms"
+killing_phase "backfill" 30 "$max_ms" "$max_kills"
 # Changes in CRM while runs keep dying: edits, deletions, new records.
-python3 "$here/mutate_crm.py" --url "$SB_URL" --ca "$SB_CA" --seed "$seed"
-killing_phase "changes" 30 $((max_ms / 2))
+for ((round = 1; round <= rounds; round++)); do
+  python3 "$here/mutate_crm.py" --url "$SB_URL" --ca "$SB_CA" --seed $((seed * 100 + round)) \
+    --edit 0.02 --delete 0.005 --add 0.005
+  killing_phase "changes $round" 30 $((max_ms / 5)) $((max_kills / 2))  # incremental runs are short
+done
 
 # Faults off; clean passes until one finishes.
 e2e_admin POST /faults "" >/dev/null
+final_start=$SECONDS
 final=0
 for ((i = 0; i < 5; i++)); do
   run_once 0
@@ -123,6 +144,7 @@ if [[ $final != 0 && $final != 4 ]]; then
   tail -n 30 "$work/runs.log" >&2
   exit 1
 fi
+echo "crash test: clean pass(es): $((i + 1)), $((SECONDS - final_start)) s, exit $final"
 
 integrity=$(sqlite3 "$work/state.db" "PRAGMA integrity_check;")
 faults=$(e2e_admin GET /stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["faults"])')

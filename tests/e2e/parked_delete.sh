@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# A record deleted in CRM while it is parked must not be written later.
-# (Registered in ctest as e2e.parked_delete, DISABLED until the engine drops
-# parked rows of deleted records; see tests/e2e/CMakeLists.txt.)
+# A record deleted in CRM while it is parked must not be written later
+# (ctest e2e.parked_delete). Found while writing the crash test; the engine
+# now reads deletions before it retries parked records and drops the parked
+# rows of deleted records.
 #
-# The sequence: a call on a deal that gets no job (Stage Negotiation) is
+# The sequence that used to leave an orphan time log: a call on a deal that gets no job (Stage Negotiation) is
 # parked, waiting for the lookup; the call is deleted in CRM; a pass reads the
 # deletion (the call has no id-map row, so nothing is done) and the
 # deleted-records checkpoint moves past it once a later deletion comes in; the
