@@ -38,21 +38,25 @@ e2e_write_config "$work/config.yaml" "$work/state.db" warn
 echo "bench: demo:$n on $SB_URL (sandbox limits off, daemon limits off)"
 
 e2e_admin GET /stats >"$work/stats0.json"
+failed=0
 for pass in 1 2 3; do
   if [[ $pass == 2 ]]; then sleep "${BENCH_SETTLE_S:-61}"; fi
   python3 "$report" rusage "$work/rusage$pass.json" -- \
     "$peoplesync" --run-once -c "$work/config.yaml" >"$work/pass$pass.out" 2>"$work/pass$pass.log" || true
   e2e_admin GET /stats >"$work/stats$pass.json"
-  rc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rc"])' "$work/rusage$pass.json")
-  if [[ $rc != 0 && $rc != 4 ]]; then
-    echo "bench: pass $pass exited $rc" >&2
-    tail -n 20 "$work/pass$pass.log" >&2
-    exit 1
-  fi
   if [[ $pass == 1 ]]; then
     python3 "$report" minimum --url "$SB_URL" --ca "$SB_CA" >"$work/minimum.json"
+  fi
+  rc=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["rc"])' "$work/rusage$pass.json")
+  if [[ $rc != 0 && $rc != 4 ]]; then
+    echo "bench: pass $pass exited $rc:" >&2
+    sed 's/^/  /' "$work/pass$pass.out" >&2
+    grep -v 'dead-lettered' "$work/pass$pass.log" | tail -n 5 >&2
+    failed=1
+    break
   fi
 done
 echo "pass 1 as the daemon reported it:"
 sed 's/^/  /' "$work/pass1.out"
 python3 "$report" summary "$work"
+exit $failed

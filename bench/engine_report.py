@@ -14,8 +14,7 @@
 import collections
 import datetime
 import json
-import math
-import resource
+import os
 import ssl
 import subprocess
 import sys
@@ -35,9 +34,12 @@ def cmd_rusage(argv):
     out = argv[0]
     cmd = argv[argv.index("--") + 1:]
     t = time.monotonic()
-    rc = subprocess.call(cmd)
+    child = subprocess.Popen(cmd)
+    # wait4: the rusage of that child alone (RUSAGE_CHILDREN would also count
+    # whatever ran in this process before an exec, e.g. a pyenv shim's work).
+    _, status, ru = os.wait4(child.pid, 0)
     elapsed = time.monotonic() - t
-    ru = resource.getrusage(resource.RUSAGE_CHILDREN)  # the only child: CMD
+    child.returncode = rc = os.waitstatus_to_exitcode(status)
     with open(out, "w") as f:
         json.dump({"rc": rc, "elapsed_s": elapsed, "user_s": ru.ru_utime, "sys_s": ru.ru_stime,
                    "cpu_s": ru.ru_utime + ru.ru_stime, "max_rss_kb": ru.ru_maxrss}, f)
@@ -124,8 +126,10 @@ def delta(before, after):
 def cmd_summary(argv):
     d = argv[0]
     mn = load(d + "/minimum.json")
-    r1, r2, r3 = (load("%s/rusage%d.json" % (d, i)) for i in (1, 2, 3))
-    c1, c2, c3 = (delta("%s/stats%d.json" % (d, i - 1), "%s/stats%d.json" % (d, i)) for i in (1, 2, 3))
+    passes = [i for i in (1, 2, 3) if os.path.exists("%s/stats%d.json" % (d, i))]
+    r = {i: load("%s/rusage%d.json" % (d, i)) for i in passes}
+    c = {i: delta("%s/stats%d.json" % (d, i - 1), "%s/stats%d.json" % (d, i)) for i in passes}
+    r1, c1 = r[1], c[1]
     records = mn["deals"] + mn["calls"]
     made = sum(c1.values())
     print("backfill: %d CRM records (%d deals, %d calls), %d jobs, %d time logs sent; exit %d"
@@ -141,16 +145,19 @@ def cmd_summary(argv):
     print("    %-44s %8s" % ("minimum, by part", ""))
     for k, v in mn["breakdown"].items():
         print("    %-44s %8d" % (k, v))
-    for name, r, c in (("pass 2 (re-poll: reads back the deals the write-back touched, writes nothing)", r2, c2),
-                       ("pass 3 (unchanged re-poll)", r3, c3)):
+    names = {2: "pass 2 (re-poll: reads back the deals the write-back touched, writes nothing)",
+             3: "pass 3 (unchanged re-poll)"}
+    for i in passes[1:]:
+        ri, ci = r[i], c[i]
         print("%s: exit %d, %d calls, CPU %.3f s, wall %.2f s, peak RSS %.1f MiB"
-              % (name, r["rc"], sum(c.values()), r["cpu_s"], r["elapsed_s"], r["max_rss_kb"] / 1024))
-        print("    " + ", ".join("%s %d" % kv for kv in sorted(c.items())))
+              % (names[i], ri["rc"], sum(ci.values()), ri["cpu_s"], ri["elapsed_s"], ri["max_rss_kb"] / 1024))
+        print("    " + ", ".join("%s %d" % kv for kv in sorted(ci.items())))
     summary = {"records": records, "records_per_s": records / r1["elapsed_s"],
                "cpu_s_per_1000": r1["cpu_s"] * 1000 / records, "peak_rss_mib": r1["max_rss_kb"] / 1024,
-               "calls": made, "minimum": mn["total"], "ratio": made / mn["total"],
-               "pass2_calls": sum(c2.values()), "pass2_cpu_s": r2["cpu_s"],
-               "pass3_calls": sum(c3.values()), "pass3_cpu_s": r3["cpu_s"]}
+               "calls": made, "minimum": mn["total"], "ratio": made / mn["total"]}
+    for i in passes[1:]:
+        summary.update({"pass%d_exit" % i: r[i]["rc"], "pass%d_calls" % i: sum(c[i].values()),
+                        "pass%d_cpu_s" % i: r[i]["cpu_s"]})
     print("summary: " + json.dumps(summary))
     return 0
 
