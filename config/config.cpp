@@ -3,6 +3,14 @@
 #include "config/catalog.hpp"
 
 namespace peoplesync::config {
+
+MapValue::MapValue() = default;
+MapValue::MapValue(const MapValue&) = default;
+MapValue::MapValue(MapValue&&) noexcept = default;
+MapValue& MapValue::operator=(const MapValue&) = default;
+MapValue& MapValue::operator=(MapValue&&) noexcept = default;
+MapValue::~MapValue() = default;
+
 namespace {
 
 void collect_lookups(const MapValue& v, std::vector<std::string>& out) {

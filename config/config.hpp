@@ -122,6 +122,16 @@ using MapObject = std::vector<std::pair<std::string, MapValue>>;
 struct MapValue {
   std::variant<Template, Resolve, Lookup, ProjectByName, MapList, MapObject> value;
   Mark mark;
+
+  // Declared here, defaulted in config.cpp: MapValue contains itself (through
+  // MapObject's pairs), and clang with libstdc++ rejects the implicit ones
+  // (pair<string, MapValue> is instantiated while MapValue's are checked).
+  MapValue();
+  MapValue(const MapValue&);
+  MapValue(MapValue&&) noexcept;
+  MapValue& operator=(const MapValue&);
+  MapValue& operator=(MapValue&&) noexcept;
+  ~MapValue();
 };
 
 struct StatusMapping {
