@@ -7,6 +7,19 @@
 namespace peoplesync {
 namespace {
 
+// SysTime counts nanoseconds in 64 bits (1677-09-21 to 2262-04-11): a date
+// far outside overflowed it (undefined behaviour, found by fuzz/dates.cpp).
+// Times are computed in milliseconds and kept only within whole years 1678 to
+// 2261, so whatever parses also formats back to something that parses.
+using MsTime = std::chrono::sys_time<std::chrono::milliseconds>;
+constexpr MsTime kFirst = std::chrono::sys_days{std::chrono::year{1678} / 1 / 1};
+constexpr MsTime kEnd = std::chrono::sys_days{std::chrono::year{2262} / 1 / 1};
+
+std::optional<SysTime> representable(MsTime t) {
+  if (t < kFirst || t >= kEnd) return std::nullopt;
+  return SysTime{t};
+}
+
 bool read_int(std::string_view s, std::size_t pos, std::size_t len, int& out) {
   if (pos + len > s.size()) return false;
   for (std::size_t i = pos; i < pos + len; ++i)
@@ -48,8 +61,8 @@ std::optional<SysTime> parse_iso8601(std::string_view s) {
     return std::nullopt;
   const year_month_day ymd{year{y}, month{unsigned(mo)}, day{unsigned(d)}};
   if (!ymd.ok()) return std::nullopt;
-  SysTime base = sys_days{ymd};
-  if (s.size() == 10) return base;
+  const MsTime base = sys_days{ymd};
+  if (s.size() == 10) return representable(base);
   int h = 0, mi = 0, se = 0;
   if (s.size() < 19 || (s[10] != 'T' && s[10] != ' ') || !read_int(s, 11, 2, h) || s[13] != ':' ||
       !read_int(s, 14, 2, mi) || s[16] != ':' || !read_int(s, 17, 2, se))
@@ -82,7 +95,7 @@ std::optional<SysTime> parse_iso8601(std::string_view s) {
   } else {
     return std::nullopt;
   }
-  return base + hours{h} + minutes{mi} + seconds{se} + frac - offset;
+  return representable(base + hours{h} + minutes{mi} + seconds{se} + frac - offset);
 }
 
 namespace {
@@ -120,7 +133,7 @@ std::optional<SysTime> parse_http_date(std::string_view s) {
     if (s.substr(8, 3) == kMonths[i]) mo = i + 1;
   const year_month_day ymd{year{y}, month{mo}, day{unsigned(d)}};
   if (mo == 0 || !ymd.ok() || h > 23 || mi > 59 || se > 60) return std::nullopt;
-  return sys_days{ymd} + hours{h} + minutes{mi} + seconds{se};
+  return representable(sys_days{ymd} + hours{h} + minutes{mi} + seconds{se});
 }
 
 }  // namespace peoplesync

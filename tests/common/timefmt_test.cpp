@@ -42,5 +42,27 @@ TEST(TimeFmt, HttpDateRoundTrip) {
   EXPECT_FALSE(parse_http_date("120"));
 }
 
+// Found by fuzz/dates.cpp: a date outside what SysTime (64-bit nanoseconds)
+// holds overflowed it (undefined behaviour) when a server sent one as
+// Modified_Time, deleted_time or Retry-After. Such dates are refused.
+TEST(TimeFmt, YearsOutsideWhatSysTimeHoldsAreRefused) {
+  for (const char* bad : {"9999-12-31", "9999-12-31T23:59:59Z", "0001-01-01T00:00:00+00:00", "2262-04-12",
+                          "1677-01-01T00:00:00Z", "2300-01-01T00:00:00.999+05:30"})
+    EXPECT_FALSE(parse_iso8601(bad)) << bad;
+  for (const char* bad : {"Fri, 31 Dec 9999 23:59:59 GMT", "Mon, 01 Jan 0001 00:00:00 GMT", "Thu, 01 Jan 2300 00:00:00 GMT"})
+    EXPECT_FALSE(parse_http_date(bad)) << bad;
+  // Whole years 1678 to 2261 are accepted, after the offset is applied.
+  auto first = parse_iso8601("1678-01-01T00:00:00Z");
+  auto last = parse_iso8601("2261-12-31T23:59:59.999Z");
+  ASSERT_TRUE(first && last);
+  EXPECT_EQ(format_utc_iso(*first), "1678-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_utc_iso(*last), "2261-12-31T23:59:59.999Z");
+  EXPECT_FALSE(parse_iso8601("1678-01-01T00:00:00+00:01"));
+  EXPECT_FALSE(parse_iso8601("2261-12-31T23:59:59-00:01"));
+  auto http = parse_http_date("Tue, 31 Dec 2261 23:59:59 GMT");
+  ASSERT_TRUE(http);
+  EXPECT_EQ(format_http_date(*http), "Tue, 31 Dec 2261 23:59:59 GMT");
+}
+
 }  // namespace
 }  // namespace peoplesync

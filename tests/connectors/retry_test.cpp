@@ -40,6 +40,8 @@ TEST(RetryAfter, SecondsAndHttpDate) {
   EXPECT_FALSE(parse_retry_after("-5", now));
   EXPECT_FALSE(parse_retry_after("", now));
   EXPECT_FALSE(parse_retry_after("99999999999999999999", now));
+  // A date SysTime cannot hold overflowed it (fuzz/dates.cpp): unreadable now.
+  EXPECT_FALSE(parse_retry_after("Fri, 31 Dec 9999 23:59:59 GMT", now));
 }
 
 TEST(Resend, WritesOnlyWhenProvablyNotSent) {
