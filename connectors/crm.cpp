@@ -51,7 +51,8 @@ CallError crm_error(const std::string& endpoint, int status, std::string_view bo
   simdjson::dom::parser parser;
   object o;
   std::string code, message;
-  if (parser.parse(body.data(), body.size()).get_object().get(o) == simdjson::SUCCESS) {
+  // An empty string_view may have no data at all: simdjson must not see it.
+  if (!body.empty() && parser.parse(body.data(), body.size()).get_object().get(o) == simdjson::SUCCESS) {
     code = str(o, "code");
     message = str(o, "message");
   }
@@ -89,7 +90,8 @@ std::optional<std::string> header_for(const CrmWatermark& w) {
 Value value_from_json(std::string_view json) {
   simdjson::dom::parser parser;
   element e;
-  if (parser.parse(json.data(), json.size()).get(e) != simdjson::SUCCESS) return Value{};
+  // Empty: a null data pointer is undefined behaviour inside simdjson (fuzz/template.cpp).
+  if (json.empty() || parser.parse(json.data(), json.size()).get(e) != simdjson::SUCCESS) return Value{};
   return to_value(e);
 }
 
@@ -107,7 +109,7 @@ Expected<CrmPage> parse_records_page(int http_status, std::string_view body, con
   simdjson::dom::parser parser;
   object root;
   simdjson::dom::array data;
-  if (parser.parse(body.data(), body.size()).get_object().get(root) != simdjson::SUCCESS ||
+  if (body.empty() || parser.parse(body.data(), body.size()).get_object().get(root) != simdjson::SUCCESS ||
       root["data"].get_array().get(data) != simdjson::SUCCESS)
     return CallError{Outcome::retry, endpoint + ": unexpected reply: no \"data\" list", "", std::nullopt};
   for (element e : data) {

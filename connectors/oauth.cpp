@@ -2,6 +2,8 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -29,7 +31,7 @@ TokenReply parse_token_reply(std::string_view body) {
   TokenReply r;
   simdjson::dom::parser parser;
   simdjson::dom::element doc;
-  if (parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS) return r;
+  if (body.empty() || parser.parse(body.data(), body.size()).get(doc) != simdjson::SUCCESS) return r;
   simdjson::dom::object obj;
   if (doc.get_object().get(obj) != simdjson::SUCCESS) return r;
   std::string_view error;
@@ -64,6 +66,10 @@ TokenReply parse_token_reply(std::string_view body) {
     return r;
   }
   if (seconds <= 0) return r;
+  // Zoho's tokens live an hour. A longer claim is believed up to a day: an
+  // absurd one overflowed seconds * 1000 and the expiry time (undefined
+  // behaviour, found by fuzz/token_reply.cpp); refreshing early costs nothing.
+  seconds = std::min<std::int64_t>(seconds, 86'400);
   r.kind = TokenReply::Kind::token;
   r.access_token = std::string(token);
   r.expires_in = Millis{seconds * 1000};

@@ -251,5 +251,23 @@ TEST(CrmParse, RecordsPageAndErrors) {
   EXPECT_EQ(std::get<CrmPage>(parse_records_page(204, "", "x")).status, CrmPage::Status::no_content);
 }
 
+// Found by fuzz/template.cpp and fuzz/crm_records.cpp: an empty string_view
+// may carry no data pointer, which simdjson copied from (undefined behaviour);
+// and a Modified_Time past 2262 overflowed SysTime. Both are refused cleanly.
+TEST(CrmParse, EmptyViewsAndImpossibleTimesAreRefused) {
+  EXPECT_TRUE(value_from_json(std::string_view{}).is_null());
+  auto empty = parse_records_page(200, std::string_view{}, "crm Calls");
+  ASSERT_TRUE(std::holds_alternative<CallError>(empty));
+  EXPECT_EQ(std::get<CallError>(empty).outcome, Outcome::retry);
+  auto error = parse_records_page(400, std::string_view{}, "crm Calls");
+  EXPECT_EQ(std::get<CallError>(error).message, "crm Calls: HTTP 400: unexpected reply");
+  for (const char* t : {"9999-12-31T23:59:59+05:30", "2262-04-12T00:00:00Z", "0001-01-01T00:00:00Z"}) {
+    const std::string body = std::string(R"({"data":[{"id":"1","Modified_Time":")") + t + R"("}]})";
+    auto far = parse_records_page(200, body, "crm Calls");
+    ASSERT_TRUE(std::holds_alternative<CallError>(far)) << t;
+    EXPECT_NE(std::get<CallError>(far).message.find("Modified_Time"), std::string::npos);
+  }
+}
+
 }  // namespace
 }  // namespace peoplesync::connectors

@@ -95,6 +95,21 @@ TEST(TokenReplyParse, ErrorsAndGarbage) {
   }
 }
 
+// Found by review, confirmed by fuzz/token_reply.cpp under UBSan: an absurd
+// expires_in_sec overflowed seconds * 1000 and then the expiry time. A claim
+// over a day is taken as a day; an empty view is malformed, not undefined.
+TEST(TokenReplyParse, AbsurdLifetimesAreCappedAtADay) {
+  for (const char* body : {R"({"access_token":"x","expires_in_sec":9223372036854775807})",
+                           R"({"access_token":"x","expires_in":9223372036854775807})",
+                           R"({"access_token":"x","expires_in_sec":86401})"}) {
+    auto r = parse_token_reply(body);
+    EXPECT_EQ(r.kind, TokenReply::Kind::token) << body;
+    EXPECT_EQ(r.expires_in, Millis{86'400'000}) << body;
+  }
+  EXPECT_EQ(parse_token_reply(R"({"access_token":"x","expires_in_sec":86400})").expires_in, Millis{86'400'000});
+  EXPECT_EQ(parse_token_reply(std::string_view{}).kind, TokenReply::Kind::malformed);
+}
+
 TEST_F(OAuthTest, GrantRequestAndCaching) {
   fake_.push_json(200, token_json("tok-1"));
   auto t = get_token();
