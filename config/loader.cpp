@@ -319,8 +319,12 @@ class Loader {
     } else if (auto colon = host.rfind(':'); colon != std::string::npos) {
       const std::string port = host.substr(colon + 1);
       host = host.substr(0, colon);
+      // from_chars, not stoul: a port of 30 digits threw std::out_of_range out
+      // of the loader (`peoplesync check` died; found by fuzz/config.cpp).
+      unsigned number = 0;
+      const auto [end_digits, ec] = std::from_chars(port.data(), port.data() + port.size(), number);
       if (port.empty() || !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }) ||
-          std::stoul(port) == 0 || std::stoul(port) > 65535) {
+          ec != std::errc{} || end_digits != port.data() + port.size() || number == 0 || number > 65535) {
         error(n, p, "bad port in URL '" + u + "'");
         return std::nullopt;
       }
@@ -1059,7 +1063,10 @@ std::optional<Duration> parse_duration(std::string_view text) {
     else if (unit == "h") ms_per = 3'600'000;
     else if (unit == "d") ms_per = 86'400'000;
     else return std::nullopt;
-    if (n > std::int64_t{1} << 40) return std::nullopt;
+    // At most 2^40 ms (~35 years) in all: n * ms_per overflowed before
+    // ("424522204320d", found by fuzz/dates.cpp).
+    constexpr std::int64_t kMaxMs = std::int64_t{1} << 40;
+    if (n > kMaxMs / ms_per || total.count() + n * ms_per > kMaxMs) return std::nullopt;
     total += Duration{n * ms_per};
   }
   return total;

@@ -300,6 +300,22 @@ TEST_F(ConfigTest, HttpOnlyForLoopback) {
   expect_error(load(y), 2, 12, "zoho.crm_url", "http:// is allowed only for loopback hosts");
 }
 
+// Found by fuzz/config.cpp: a port too long for stoul threw std::out_of_range
+// out of the loader, and `peoplesync check` died instead of naming the key.
+TEST_F(ConfigTest, AnyPortIsAnErrorNotAnException) {
+  for (const char* url : {"http://127.0.0.1:866666666666666666666666666666443", "https://crm.example:0",
+                          "https://crm.example:65536", "https://crm.example:", "https://crm.example:+80"}) {
+    std::string y = minimal();
+    y.replace(y.find("zoho:\n"), 6, std::string("zoho:\n  crm_url: \"") + url + "\"\n");
+    LoadResult r = load(y);
+    ASSERT_FALSE(r.ok()) << url;
+    EXPECT_THAT(all_errors(r), HasSubstr("zoho.crm_url: bad port in URL")) << url;
+  }
+  std::string y = minimal();
+  y.replace(y.find("zoho:\n"), 6, "zoho:\n  crm_url: https://crm.example:65535\n");
+  EXPECT_TRUE(load(y).ok()) << all_errors(load(y));
+}
+
 TEST_F(ConfigTest, UnknownLimitEndpoint) {
   std::string y = minimal() + "limits:\n  people/addupdatetimelog: {per_minute: 3}\n";
   expect_error(load(y), 13, 3, "limits.people/addupdatetimelog", "unknown endpoint");
@@ -372,6 +388,13 @@ TEST(Duration, Parses) {
   EXPECT_EQ(parse_duration("1h30m"), std::chrono::minutes{90});
   EXPECT_EQ(parse_duration("2d"), std::chrono::hours{48});
   for (const char* bad : {"", "10", "s", "10x", "1.5h", "-5m", "5 m", "m5"}) EXPECT_FALSE(parse_duration(bad)) << bad;
+  // Found by fuzz/dates.cpp: n * unit overflowed ("424522204320d"). At most
+  // 2^40 ms (~35 years) in all.
+  EXPECT_EQ(parse_duration("1099511627776ms"), Duration{std::int64_t{1} << 40});
+  EXPECT_EQ(parse_duration("12000d"), std::chrono::hours{24 * 12000});
+  for (const char* huge : {"424522204320d", "1099511627777ms", "13000d", "1099511627776ms1ms", "12000d12000d",
+                           "9223372036854775807ms"})
+    EXPECT_FALSE(parse_duration(huge)) << huge;
   EXPECT_EQ(format_duration(std::chrono::minutes{90}), "1h30m");
   EXPECT_EQ(format_duration(Duration{1500}), "1s500ms");
 }
