@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <limits>
 
 #include "common/timefmt.hpp"
 
@@ -16,7 +17,9 @@ std::optional<std::int64_t> whole_number(const std::string& s) {
   // CRM sends durations as numbers or numeric strings; "5400.0" is accepted.
   double d = 0;
   auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), d);
-  if (ec != std::errc{} || p != s.data() + s.size() || d < 0 || !std::isfinite(d)) return std::nullopt;
+  // Past 2^53 a double holds no exact whole number, and past 2^63 llround has
+  // no answer: "1e20" gave a negative HH:mm (found by fuzz/template.cpp).
+  if (ec != std::errc{} || p != s.data() + s.size() || d < 0 || !std::isfinite(d) || d >= 0x1p53) return std::nullopt;
   return static_cast<std::int64_t>(std::llround(d));
 }
 
@@ -72,7 +75,8 @@ std::variant<std::string, MappingError> apply_filter(const config::FilterCall& f
       std::int64_t h = 0, m = 0;
       const std::string hs = in.substr(0, colon), ms = in.substr(colon + 1);
       if (std::from_chars(hs.data(), hs.data() + hs.size(), h).ec != std::errc{} ||
-          std::from_chars(ms.data(), ms.data() + ms.size(), m).ec != std::errc{} || m > 59 || h < 0 || m < 0)
+          std::from_chars(ms.data(), ms.data() + ms.size(), m).ec != std::errc{} || m > 59 || h < 0 || m < 0 ||
+          h > std::numeric_limits<std::int64_t>::max() / 6000)  // (h * 60 + m) * 100 must not overflow
         return MappingError{"'" + in + "' is not HH:mm (|hours_decimal)"};
       const std::int64_t hundredths = (h * 60 + m) * 100 / 60;
       char buf[32];

@@ -54,6 +54,23 @@ TEST(Mapping, Filters) {
   EXPECT_EQ(std::get<std::string>(apply_filter(hm, "125", {})), "02:05");
 }
 
+// Found by fuzz/template.cpp: a number past what llround can answer gave a
+// negative "HH:mm" ("-153722867280912930:-08"), and a huge HH overflowed
+// (h * 60 + m) * 100 (undefined behaviour). Both are now unreadable values.
+TEST(Mapping, DurationFiltersRefuseNumbersTheyCannotHold) {
+  config::FilterCall hs{config::Filter::hhmm_from_seconds, ""};
+  config::FilterCall hm{config::Filter::hhmm_from_minutes, ""};
+  config::FilterCall hd{config::Filter::hours_decimal, ""};
+  for (const char* huge : {"109223372036854775807", "1e20", "9007199254740992", "1.8e308"}) {
+    EXPECT_TRUE(std::holds_alternative<MappingError>(apply_filter(hs, huge, {}))) << huge;
+    EXPECT_TRUE(std::holds_alternative<MappingError>(apply_filter(hm, huge, {}))) << huge;
+  }
+  EXPECT_EQ(std::get<std::string>(apply_filter(hm, "9007199254740991", {})), "150119987579016:31");
+  EXPECT_TRUE(std::holds_alternative<MappingError>(apply_filter(hd, "99999999999999999:00", {})));
+  EXPECT_TRUE(std::holds_alternative<MappingError>(apply_filter(hd, "9223372036854775807:59", {})));
+  EXPECT_EQ(std::get<std::string>(apply_filter(hd, "1000000000:30", {})), "1000000000.5");
+}
+
 TEST(Mapping, MissingOrUnreadableIsAnErrorNotAnEmptyWrite) {
   EXPECT_EQ(bad("{Owner.phone}"), "field Owner.phone is missing");
   EXPECT_EQ(bad("{Nothing}"), "field Nothing is missing");
