@@ -485,11 +485,15 @@ boost::asio::awaitable<Expected<BulkTimelogResult>> PeopleClient::add_update_tim
         std::find(edited.begin(), edited.end(), items[i].timelog_id) != edited.end()) {
       r.kind = TimelogItemResult::Kind::edited;
       r.timelog_id = items[i].timelog_id;
-    } else if (items[i].timelog_id.empty() && next_added < added.size()) {
+    } else if (items[i].timelog_id.empty() && next_added < added.size() && !added[next_added].empty()) {
       r.kind = TimelogItemResult::Kind::added;
       r.timelog_id = added[next_added++];
       out.matched_by_order = true;
     } else {
+      // An added id that is not a string or a number ({} or null) confirms
+      // nothing but keeps its place (found by fuzz/people_client.cpp: the
+      // item was "added" with an empty People id).
+      if (items[i].timelog_id.empty() && next_added < added.size()) ++next_added;
       // Neither confirmed nor reported failed: we cannot tell what happened.
       r.kind = TimelogItemResult::Kind::failed;
       r.outcome = Outcome::in_doubt;

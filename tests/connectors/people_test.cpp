@@ -190,6 +190,29 @@ TEST_F(PeopleTest, BulkTimelogsMatchEveryItem) {
   EXPECT_FALSE(calls_[0].idempotent);
 }
 
+// Found by fuzz/people_client.cpp: an added id of the wrong type ({} or
+// null) made its item "added" with an empty time log id.
+TEST_F(PeopleTest, BulkTimelogsAnUnreadableAddedIdConfirmsNothing) {
+  std::vector<TimelogInput> items(3);
+  items[0] = {"a@x.com", "J1", "", "2024-02-01", "billable", "01:00", "", "", "", ""};
+  items[1] = {"b@x.com", "J1", "", "2024-02-01", "billable", "02:00", "", "", "", ""};
+  items[2] = {"c@x.com", "J1", "", "2024-02-01", "billable", "03:00", "", "", "", ""};
+  script_.push_back(reply(200, R"({"response":{"result":{"addedTimelogIds":[{"errorCode":9025},1002,null]},"status":0}})"));
+  auto r = std::get<BulkTimelogResult>(run(people_.add_update_timelogs(items)));
+  ASSERT_EQ(r.items.size(), 3u);
+  EXPECT_EQ(r.items[0].kind, TimelogItemResult::Kind::failed);
+  EXPECT_EQ(r.items[0].outcome, Outcome::in_doubt);
+  EXPECT_EQ(r.items[1].kind, TimelogItemResult::Kind::added);
+  EXPECT_EQ(r.items[1].timelog_id, "1002");
+  EXPECT_EQ(r.items[2].kind, TimelogItemResult::Kind::failed);
+  EXPECT_EQ(r.items[2].outcome, Outcome::in_doubt);
+  for (const auto& item : r.items) {
+    if (item.kind != TimelogItemResult::Kind::failed) {
+      EXPECT_FALSE(item.timelog_id.empty());
+    }
+  }
+}
+
 TEST_F(PeopleTest, BulkTimelogsErrorFormatWithErorLogs) {
   std::vector<TimelogInput> items(1);
   items[0] = {"a@x.com", "J1", "", "2030-01-01", "billable", "01:00", "", "", "", ""};
