@@ -349,5 +349,20 @@ TEST_F(StoreTest, EndpointDailyLogRoundTripsAndDefaultsAfterMigration) {
   EXPECT_EQ(store->endpoint_state("crm")->daily_log, e.daily_log);
 }
 
+TEST_F(StoreTest, DeadLetterReplacementFindsRowsByIndex) {
+  // kDeadDeleteKey runs for every record a pass syncs or dead-letters; a scan
+  // of the whole table there made a backfill quadratic (schema v4).
+  auto store = open();
+  sqlite3* db = raw();
+  std::string plan;
+  sqlite3_stmt* s = nullptr;
+  const std::string q = std::string("EXPLAIN QUERY PLAN ") + sql::kDeadDeleteKey;
+  ASSERT_EQ(sqlite3_prepare_v2(db, q.c_str(), -1, &s, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  while (sqlite3_step(s) == SQLITE_ROW) plan += reinterpret_cast<const char*>(sqlite3_column_text(s, 3));
+  sqlite3_finalize(s);
+  sqlite3_close(db);
+  EXPECT_NE(plan.find("USING INDEX dead_letters_by_key"), std::string::npos) << plan;
+}
+
 }  // namespace
 }  // namespace peoplesync::state
