@@ -39,12 +39,17 @@ boost::asio::awaitable<ApiResult> ZohoApi::call(Request request) {
 
     Response& res = std::get<Response>(result);
     if (res.status == 401) {
-      if (contains(res.body, "INVALID_TOKEN") && !refreshed) {
-        // The token expired or was evicted (Zoho keeps 15 per refresh token):
-        // refresh once and repeat. The request was not processed.
+      // The token expired or was evicted (Zoho keeps 15 per refresh token):
+      // refresh once and repeat; the request was not processed. Any 401 but a
+      // scope mismatch (which no new token mends) gets that one refresh, also
+      // one whose body is unreadable (an HTML page from a proxy, a reply cut
+      // short): only a 401 to a fresh token is an authorisation failure.
+      if (!refreshed && !contains(res.body, "OAUTH_SCOPE_MISMATCH")) {
         tokens_.reject(access);
         refreshed = true;
-        log_.with("endpoint", ep).info("access token rejected (INVALID_TOKEN); refreshing once");
+        log_.with("endpoint", ep)
+            .info("access token rejected ({}); refreshing once",
+                  contains(res.body, "INVALID_TOKEN") ? "INVALID_TOKEN" : "HTTP 401");
         continue;
       }
       std::string code = contains(res.body, "OAUTH_SCOPE_MISMATCH") ? "OAUTH_SCOPE_MISMATCH"

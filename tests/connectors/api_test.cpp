@@ -108,6 +108,29 @@ TEST_F(ApiTest, SecondInvalidTokenIsAnAuthError) {
   EXPECT_EQ(tokens_issued_, 2);
 }
 
+// A 401 whose body is not Zoho's (a proxy's HTML page, a reply cut short)
+// is not fatal at once: one refresh, the call repeated. The soak test's
+// daemon exited 77 on one garbled 401 before.
+TEST_F(ApiTest, UnreadableUnauthorisedReplyRefreshesOnce) {
+  script_.push_back(json(401, "<html><body>Service temporarily unavailable</body></html>"));
+  script_.push_back(json(200, "{}"));
+  ASSERT_TRUE(std::holds_alternative<Response>(call(get())));
+  EXPECT_EQ(tokens_issued_, 2);
+  ASSERT_EQ(api_requests_.size(), 2u);
+  EXPECT_EQ(api_requests_[1].header("Authorization"), "Zoho-oauthtoken tok-2");
+}
+
+TEST_F(ApiTest, Unauthorised401ToAFreshTokenIsAnAuthError) {
+  script_ = {json(401, R"({"code":"AUTHENTICATION_FAILURE","details":{},"message":"Authentication failed","status":"error"})"),
+             json(401, R"({"code":"AUTHENTICATION_FAILURE","details":{},"message":"Authentication failed","status":"error"})")};
+  auto r = call(get());
+  const CallError& e = std::get<CallError>(r);
+  EXPECT_EQ(e.outcome, Outcome::auth);
+  EXPECT_EQ(e.vendor_code, "AUTHENTICATION_FAILURE");
+  EXPECT_EQ(tokens_issued_, 2);
+  EXPECT_EQ(api_requests_.size(), 2u);
+}
+
 TEST_F(ApiTest, ScopeMismatchSaysWhichScopes) {
   script_.push_back(json(401, R"({"code":"OAUTH_SCOPE_MISMATCH","details":{},"message":"Unauthorized","status":"error"})"));
   auto r = call(get());
