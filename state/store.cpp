@@ -12,6 +12,25 @@
 namespace peoplesync::state {
 namespace {
 
+// What a failed call means, for the operator: the kind of failure in plain
+// words, then SQLite's message. rc is an extended result code.
+std::string failure_text(sqlite3* db, int rc) {
+  const std::string msg = sqlite3_errmsg(db);
+  switch (rc & 0xff) {
+    case SQLITE_FULL:
+      return "disk full (no space left on the device, or the file reached its size limit): " + msg;
+    case SQLITE_BUSY:
+    case SQLITE_LOCKED:
+      return "locked by another process (still busy when the wait ran out; safe to retry): " + msg;
+    case SQLITE_IOERR:
+      return msg + " (I/O error, SQLite code " + std::to_string(rc) + ")";
+    case SQLITE_READONLY:
+      return "read-only: " + msg;
+    default:
+      return msg;
+  }
+}
+
 // One prepared statement: prepared once, then bound, stepped and reset.
 class Stmt {
  public:
@@ -36,7 +55,7 @@ class Stmt {
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc == SQLITE_DONE) return false;
-    const std::string msg = sqlite3_errmsg(db_);
+    const std::string msg = failure_text(db_, rc);
     reset();
     throw StoreError(path_ + ": " + msg);
   }
@@ -134,6 +153,7 @@ struct Store::Impl {
   const Clock& clock;
   sqlite3* db = nullptr;
   int version = 0;
+  int busy_timeout_ms = sql::kBusyTimeoutMs;
 
   // Prepared once, after migrations (declared after db: destroyed before it).
   std::unique_ptr<Stmt> begin, commit, rollback;
@@ -166,10 +186,9 @@ struct Store::Impl {
 
   void exec(const char* sql, const char* what) {
     char* err = nullptr;
-    if (sqlite3_exec(db, sql, nullptr, nullptr, &err) != SQLITE_OK) {
-      std::string msg = err ? err : sqlite3_errmsg(db);
+    if (const int rc = sqlite3_exec(db, sql, nullptr, nullptr, &err); rc != SQLITE_OK) {
       sqlite3_free(err);
-      throw StoreError(path + ": " + what + ": " + msg);
+      throw StoreError(path + ": " + what + ": " + failure_text(db, rc));
     }
   }
 
@@ -210,7 +229,7 @@ struct Store::Impl {
                        " (does the directory exist, and may this user write to it?)");
     }
     sqlite3_extended_result_codes(db, 1);
-    sqlite3_busy_timeout(db, sql::kBusyTimeoutMs);
+    sqlite3_busy_timeout(db, busy_timeout_ms);
     if (existed) {
       // Read-only checks first: a file that is not a database, or a damaged
       // one, is refused before anything could write to it.
@@ -377,8 +396,9 @@ struct Store::Impl {
   }
 };
 
-std::unique_ptr<Store> Store::open(const std::string& path, const Clock& clock) {
+std::unique_ptr<Store> Store::open(const std::string& path, const Clock& clock, const StoreOptions& options) {
   auto impl = std::make_unique<Impl>(path, clock);
+  if (options.busy_timeout) impl->busy_timeout_ms = static_cast<int>(options.busy_timeout->count());
   impl->open();
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }

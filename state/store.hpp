@@ -21,7 +21,12 @@
 namespace peoplesync::state {
 
 // Any failure of the store (open, migrate, read, write). The message names the
-// file and what failed; a failed write has been rolled back entirely.
+// file and what failed (disk full, I/O error, locked by another process,
+// read-only, damaged). A failed write is never half applied: the file holds
+// it entirely or not at all. "Not at all" is the rule; "entirely" happens
+// only when the failure came after the commit record reached the file (an
+// fsync or a later step failing), so a caller treats a failed write as
+// "maybe applied", as the outbox already does (tests/state/storage_faults_test).
 class StoreError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -140,12 +145,18 @@ struct Counts {
   std::int64_t id_map = 0;
 };
 
+struct StoreOptions {
+  // How long a write waits while another process holds the state file's
+  // lock before it fails with StoreError; unset: 5 s (sql::kBusyTimeoutMs).
+  std::optional<std::chrono::milliseconds> busy_timeout;
+};
+
 class Store {
  public:
   // Opens (creating if needed) and migrates the database at path. Throws
   // StoreError with a clear message: unreadable file, not a database,
   // corrupted file, or a schema newer than this build (never overwritten).
-  static std::unique_ptr<Store> open(const std::string& path, const Clock& clock);
+  static std::unique_ptr<Store> open(const std::string& path, const Clock& clock, const StoreOptions& options = {});
 
   ~Store();
   Store(const Store&) = delete;
