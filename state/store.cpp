@@ -230,6 +230,13 @@ struct Store::Impl {
     }
     sqlite3_extended_result_codes(db, 1);
     sqlite3_busy_timeout(db, busy_timeout_ms);
+    // SQLite opens a file it may not write (EACCES, EROFS) read-only instead:
+    // refuse it now rather than at the first write, after calls to Zoho.
+    if (sqlite3_db_readonly(db, "main") == 1) {
+      throw StoreError("state file " + path +
+                       " is read-only (the file system or the file's permissions refuse writing, and peoplesync "
+                       "writes its progress there); it was left untouched");
+    }
     if (existed) {
       // Read-only checks first: a file that is not a database, or a damaged
       // one, is refused before anything could write to it.
