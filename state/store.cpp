@@ -256,6 +256,15 @@ struct Store::Impl {
       }
     }
     version = read_version();
+    if (existed && version == 0) {
+      // Not ours: no schema version, yet tables (another application's
+      // database, a wrong state.path). Migrating would add our tables to it.
+      if (const int tables = count_tables(); tables > 0) {
+        throw StoreError("state file " + path + " is not a peoplesync state file (a SQLite database with " +
+                         std::to_string(tables) + " table" + (tables == 1 ? "" : "s") +
+                         " and no peoplesync schema version); it was left untouched: check state.path");
+      }
+    }
     if (version > sql::kSchemaVersion) {
       throw StoreError("state file " + path + " was written by a newer peoplesync (schema v" +
                        std::to_string(version) + ", this build knows v" + std::to_string(sql::kSchemaVersion) +
@@ -267,6 +276,16 @@ struct Store::Impl {
     rollback = prepare(sql::kRollback);
     migrate();
     prepare_all();
+  }
+
+  int count_tables() {
+    sqlite3_stmt* s = nullptr;
+    if (sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &s, nullptr) != SQLITE_OK)
+      throw StoreError("state file " + path + ": " + sqlite3_errmsg(db));
+    int n = 0;
+    if (sqlite3_step(s) == SQLITE_ROW) n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    return n;
   }
 
   int read_version() {

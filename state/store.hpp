@@ -154,8 +154,9 @@ struct StoreOptions {
 class Store {
  public:
   // Opens (creating if needed) and migrates the database at path. Throws
-  // StoreError with a clear message: unreadable file, not a database,
-  // corrupted file, or a schema newer than this build (never overwritten).
+  // StoreError with a clear message: unreadable or read-only file, not a
+  // database, another application's database, corrupted file, or a schema
+  // newer than this build (never overwritten).
   static std::unique_ptr<Store> open(const std::string& path, const Clock& clock, const StoreOptions& options = {});
 
   ~Store();
