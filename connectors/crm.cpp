@@ -228,6 +228,18 @@ boost::asio::awaitable<Expected<CrmWalkStats>> CrmClient::read_modified(const st
       q.page_token = page.next_page_token;
       continue;
     }
+    if (!fresh.empty()) {
+      // Ask again from the watermark, not for the next page: a record edited
+      // in CRM during the walk moves to the end and a deleted one goes, so
+      // every later record moves back and page N+1 would start past records
+      // never handed over, which the watermark would then pass for good. The
+      // cost is the records of the watermark's second read again (ties).
+      q.if_modified_since = header_for(at);
+      q.page = 1;
+      continue;
+    }
+    // Nothing new on this page (a tie of a page or more at the watermark):
+    // the next page of the same query.
     if (q.page * q.per_page >= kPageCap) {
       // `page` reaches only the first 2000 records: continue from the
       // watermark instead of asking for page 11.
