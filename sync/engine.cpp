@@ -954,7 +954,11 @@ struct Engine::Impl final : Resolvers {
     }
     if (!co_await reconcile(s, rep)) co_return;
     std::map<std::string, std::string> source_of;  // People job id -> CRM record id
-    for (const auto& m : store.id_map_list(*src.of_stream)) source_of[m.target_id] = m.source_key;
+    // Not the jobs of records deleted in CRM (on_delete: complete keeps their
+    // row with a "deleted:" hash): there is no CRM record to update, and each
+    // pass would send the update again and dead-letter it (INVALID_DATA).
+    for (const auto& m : store.id_map_list(*src.of_stream))
+      if (m.hash.rfind("deleted:", 0) != 0) source_of[m.target_id] = m.source_key;
     std::map<std::string, std::size_t> shown;
     std::vector<std::pair<Work, Mapped>> pending;
     // CRM updates go out while the jobs are read, 100 at a time (the last

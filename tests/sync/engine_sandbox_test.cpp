@@ -271,6 +271,27 @@ TEST_F(EngineSandbox, AChangedCallEditsItsTimeLogInPlaceAndADeletedCallDeletesIt
   EXPECT_FALSE(store_->id_map_get("calls", gone).has_value());
 }
 
+// A deal deleted in CRM completes its job (on_delete: complete); the
+// write-back then leaves that job alone: there is no deal to write the hours
+// to. (The soak test found every pass sending the update again and
+// dead-lettering it with INVALID_DATA.)
+TEST_F(EngineSandbox, ADeletedDealCompletesItsJobAndTheWriteBackLeavesItAlone) {
+  pass();
+  const auto deals = store_->id_map_list("deals");
+  ASSERT_FALSE(deals.empty());
+  const std::string deal = deals.front().source_key;
+  ASSERT_EQ(admin(Method::del, "/crm/Deals/" + deal).status, 200);
+  const auto r = pass();
+  EXPECT_EQ(stream(r, "deals").deleted, 1);
+  EXPECT_EQ(stream(r, "hours_back").dead_lettered, 0);
+  EXPECT_TRUE(store_->dead_letters("hours_back").empty());
+  const auto before = write_calls();
+  const auto again = pass();
+  EXPECT_EQ(write_calls()["crm/Deals/update"], before.at("crm/Deals/update"));
+  EXPECT_EQ(stream(again, "hours_back").dead_lettered, 0);
+  EXPECT_TRUE(store_->dead_letters("hours_back").empty());
+}
+
 TEST_F(EngineSandbox, ADryRunPlansAndTouchesNothing) {
   sync::EngineOptions eo;
   eo.dry_run = true;
