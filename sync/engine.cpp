@@ -34,6 +34,9 @@ constexpr const char* kOpTimelogEdit = "timelog.edit";
 constexpr const char* kOpTimelogDelete = "timelog.delete";
 constexpr const char* kOpCrmUpdate = "crm.update";
 constexpr const char* kOpRetry = "retry";  // a parked or re-queued record: payload holds the source record
+// The id-map hash of a job completed because its record was deleted in CRM
+// (on_delete: complete); no mapping produces it.
+constexpr const char* kDeletedCompleted = "deleted:Completed";
 
 std::string str_of(const Value& obj, std::string_view key) {
   const Value* v = obj.get(key);
@@ -856,7 +859,11 @@ struct Engine::Impl final : Resolvers {
       std::vector<std::pair<std::string, std::string>> targets;  // (source key, People id)
       for (const auto& d : pg.items) {
         if (auto t = parse_iso8601(d.deleted_time); t && (!newest || *t > *newest)) newest = *t;
-        if (auto m = store.id_map_get(s.name, d.id)) targets.emplace_back(d.id, m->target_id);
+        // A job already completed for this deletion is left alone: the read
+        // from a second earlier brings the last second's deletions on every
+        // pass until a newer one moves the watermark.
+        if (auto m = store.id_map_get(s.name, d.id); m && m->hash != kDeletedCompleted)
+          targets.emplace_back(d.id, m->target_id);
         if (auto p = parked_rows.find(d.id); p != parked_rows.end()) {
           // Waiting to be written, now deleted in CRM: it never will be.
           if (opt.dry_run) {
@@ -909,7 +916,7 @@ struct Engine::Impl final : Resolvers {
         if (s.on_delete == config::OnDelete::complete) {
           // Keep the mapping, with a hash no mapping produces, so a record
           // restored in CRM is written again.
-          c.id_map_upserts.push_back({s.name, key, id, "deleted:Completed", 0});
+          c.id_map_upserts.push_back({s.name, key, id, kDeletedCompleted, 0});
         } else {
           c.id_map_deletes.emplace_back(s.name, key);
         }
