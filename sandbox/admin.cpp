@@ -231,6 +231,14 @@ net::HttpReply Sandbox::admin(const net::HttpRequest& r) {
     return json_reply(200, R"({"ok":true})");
   }
   if (path == "/revoke" && r.method == "POST") {
+    if (r.param("access_tokens").value_or("") == "all") {
+      // Every access token issued so far stops working (401 INVALID_TOKEN),
+      // as when Zoho drops sessions; refresh tokens keep working.
+      const auto n = static_cast<std::int64_t>(tokens_.size());
+      tokens_.clear();
+      active_.clear();
+      return json_reply(200, "{\"ok\":true,\"revoked\":" + std::to_string(n) + "}");
+    }
     revoked_.insert(r.param("refresh_token").value_or(""));
     return json_reply(200, R"({"ok":true})");
   }
@@ -239,6 +247,14 @@ net::HttpReply Sandbox::admin(const net::HttpRequest& r) {
     const auto slash = rest.find('/');
     const std::string module = rest.substr(0, slash);
     auto& records = modules_[module];
+    if (r.method == "GET" && slash != std::string::npos && rest.substr(slash) == "/deleted") {
+      json::Writer w;
+      w.begin_array();
+      for (const auto& d : deleted_[module])
+        w.begin_object().field("id", d.id).field("display_name", d.display_name).field("deleted_time", format_utc_iso(d.deleted)).end_object();
+      w.end_array();
+      return json_reply(200, w.str());
+    }
     if (r.method == "GET") {
       std::string out = "[";
       for (const auto& rec : records) out += (out.size() > 1 ? "," : "") + record_json(rec, {});

@@ -222,6 +222,33 @@ TEST_F(SandboxTest, CrmDeletedRecordsAndCredits) {
   EXPECT_EQ(call("GET", "/crm/v2/Deals").status, 200);
 }
 
+TEST_F(SandboxTest, AdminListsDeletedRecords) {
+  sb().seed_demo(10);
+  EXPECT_EQ(sb().handle(req("DELETE", "/_admin/crm/Deals/4150868000002000001", "", false)).status, 200);
+  HttpReply list = sb().handle(req("GET", "/_admin/crm/Deals/deleted", "", false));
+  ASSERT_EQ(list.status, 200);
+  auto arr = parse(list.body).get_array().value();
+  ASSERT_EQ(arr.size(), 1u);
+  EXPECT_EQ(std::string_view(arr.at(0)["id"]), "4150868000002000001");
+  EXPECT_EQ(std::string_view(arr.at(0)["display_name"]), "Deal 2");
+  EXPECT_EQ(parse(sb().handle(req("GET", "/_admin/crm/Calls/deleted", "", false)).body).get_array().value().size(), 0u);
+}
+
+// Revoking every access token: the API answers 401 INVALID_TOKEN, and the
+// refresh token still grants a new one.
+TEST_F(SandboxTest, AdminRevokesAccessTokensButNotTheRefreshToken) {
+  sb().seed_demo(10);
+  EXPECT_EQ(call("GET", "/crm/v2/Deals").status, 200);
+  HttpReply revoke = sb().handle(req("POST", "/_admin/revoke?access_tokens=all", "", false));
+  ASSERT_EQ(revoke.status, 200);
+  EXPECT_EQ(int64_t(parse(revoke.body)["revoked"]), 1);
+  HttpReply refused = call("GET", "/crm/v2/Deals");
+  EXPECT_EQ(refused.status, 401);
+  EXPECT_NE(refused.body.find("INVALID_TOKEN"), std::string::npos);
+  token_.clear();
+  EXPECT_EQ(call("GET", "/crm/v2/Deals").status, 200);
+}
+
 // ------------------------------------------------------------ People
 
 TEST_F(SandboxTest, PeopleLocksAnEndpointAfterItsThreshold) {
