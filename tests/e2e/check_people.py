@@ -15,6 +15,8 @@ Expected:
     People refuses it (9025) and the call must be a dead letter;
   - hours back: each such deal's Hours_Logged is the job's logged hours
     (hours_decimal of the sum of its time logs) and Job_Status its status;
+  - a deal deleted in CRM (on_delete: complete): at most one job described
+    "CRM deal {id}", and it is Completed (none if the deal never had one);
   - nothing else: no other job, no other time log.
 The state file is read only for the dead letters (which only it records).
 
@@ -73,6 +75,7 @@ def main():
     calls = get(a.url, a.ca, "/crm/Calls")
     jobs = get(a.url, a.ca, "/people/jobs")
     logs = get(a.url, a.ca, "/people/timelogs")
+    deleted_deals = {d["id"] for d in get(a.url, a.ca, "/crm/Deals/deleted")}
 
     project_by_ref = {p["refs"]["Zoho Projects"]: p for p in projects if "Zoho Projects" in p.get("refs", {})}
 
@@ -120,7 +123,24 @@ def main():
                 wrong_jobs += 1
                 problem("job differs", "%s: %s is %r, expected %r" % (e["name"], k, j[k], e[k]))
     expected_names = {e["name"] for e in expected_jobs.values()}
-    unexpected_jobs = [j for j in jobs if j["name"] not in expected_names]
+    # Jobs of deals deleted in CRM: completed (on_delete: complete), never doubled.
+    deleted_jobs = collections.defaultdict(list)
+    for j in jobs:
+        if j["name"] not in expected_names and j["description"].startswith("CRM deal "):
+            deal_id = j["description"][len("CRM deal "):]
+            if deal_id in deleted_deals:
+                deleted_jobs[deal_id].append(j)
+    for deal_id, got in deleted_jobs.items():
+        if len(got) > 1:
+            dup_jobs += len(got) - 1
+            problem("duplicate job", "deleted deal %s x%d: %s" % (deal_id, len(got), [j["id"] for j in got]))
+        for j in got:
+            if j["status"] != "Completed":
+                wrong_jobs += 1
+                problem("job differs", "%s of deleted deal %s: status is %r, expected 'Completed'"
+                        % (j["name"], deal_id, j["status"]))
+    completed_deleted = {j["id"] for got in deleted_jobs.values() for j in got}
+    unexpected_jobs = [j for j in jobs if j["name"] not in expected_names and j["id"] not in completed_deleted]
     for j in unexpected_jobs:
         problem("unexpected job", "%s %s" % (j["id"], j["name"]))
 
@@ -194,7 +214,8 @@ def main():
                     % (deal_id, got_h, got_s, want_h, want_s))
 
     figures = {
-        "deals": len(deals), "calls": len(calls), "projects": len(projects),
+        "deals": len(deals), "calls": len(calls), "projects": len(projects), "deals_deleted": len(deleted_deals),
+        "jobs_of_deleted_deals": len(completed_deleted),
         "jobs_expected": len(expected_jobs), "jobs": len(jobs),
         "timelogs_expected": len(expected_logs), "timelogs": len(logs),
         "refused_calls": len(refused), "dead_letters_calls": len(dead_calls),
