@@ -175,7 +175,12 @@ boost::asio::awaitable<std::optional<CallError>> TokenProvider::refresh() {
     log_.warn("token refresh failed ({}); trying again in {} ms", last_problem, wait.count());
     co_await sleeper_.sleep_for(wait);
   }
-  co_return CallError{Outcome::retry, "could not obtain an access token: " + last_problem, "", std::nullopt};
+  // Named like every other call's error ("accounts/token: ..."): a reply of
+  // the wrong shape or a throttle said nothing about where it came from.
+  co_return CallError{Outcome::retry,
+                      req.endpoint + ": could not obtain an access token from " + zoho_.accounts_url + ": " +
+                          last_problem,
+                      "", std::nullopt};
 }
 
 }  // namespace peoplesync::connectors

@@ -206,6 +206,22 @@ TEST_F(OAuthTest, TransportFailuresAndGarbageAreRetriedThenReported) {
   EXPECT_EQ(std::get<CallError>(out).outcome, Outcome::retry);
 }
 
+// Found by tests/hostile: a token reply of the wrong shape (or a throttle)
+// ended in "could not obtain an access token: unexpected reply from the
+// accounts server (HTTP 200)", naming neither the endpoint nor the server.
+TEST_F(OAuthTest, GivingUpNamesTheEndpointAndTheServer) {
+  provider_.set_max_attempts(2);
+  fake_.push_json(200, R"({"access_token":7,"expires_in":"an hour"})");
+  fake_.push_json(200, R"([])");
+  auto out = get_token();
+  ASSERT_TRUE(std::holds_alternative<CallError>(out));
+  const CallError& e = std::get<CallError>(out);
+  EXPECT_EQ(e.outcome, Outcome::retry);
+  EXPECT_EQ(e.message.rfind("accounts/token: ", 0), 0u) << e.message;
+  EXPECT_NE(e.message.find("https://accounts.zoho.eu"), std::string::npos) << e.message;
+  EXPECT_NE(e.message.find("unexpected reply"), std::string::npos) << e.message;
+}
+
 TEST_F(OAuthTest, RejectedTokenIsRefreshedOnce) {
   fake_.push_json(200, token_json("old"));
   fake_.push_json(200, token_json("new"));
