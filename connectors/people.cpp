@@ -40,6 +40,12 @@ CallError shape_error(const std::string& endpoint, const std::string& what, Outc
   return CallError{o, endpoint + ": unexpected reply: " + what, "", std::nullopt};
 }
 
+// A successful list read always carries "result" (BEHAVIOUR.md, People:
+// every reply is wrapped), an empty list included. Without it nothing was
+// said: taking it for "no records" made a reconcile miss the job or time log
+// an in-doubt add had created, and add it again (found by tests/hostile).
+CallError no_result(const std::string& endpoint) { return shape_error(endpoint, "no \"result\" in the reply"); }
+
 // Built outside coroutine bodies: g++ 12 miscompiles aggregate
 // initialisation from string literals inside co_return.
 CallError permanent_error(std::string message) {
@@ -209,7 +215,7 @@ boost::asio::awaitable<Expected<Page<PeopleProject>>> PeopleClient::get_projects
   const Envelope& e = std::get<Envelope>(env);
   Page<PeopleProject> page;
   page.more = e.next_available;
-  if (e.result_json.empty()) co_return page;
+  if (e.result_json.empty()) co_return no_result("people/getprojects");
   simdjson::dom::parser parser;
   simdjson::dom::array arr;
   if (parser.parse(e.result_json).get_array().get(arr) != simdjson::SUCCESS)
@@ -237,7 +243,7 @@ boost::asio::awaitable<Expected<Page<PeopleJob>>> PeopleClient::get_jobs(const J
   const Envelope& e = std::get<Envelope>(env);
   Page<PeopleJob> page;
   page.more = e.next_available;
-  if (e.result_json.empty()) co_return page;
+  if (e.result_json.empty()) co_return no_result("people/getjobs");
   simdjson::dom::parser parser;
   simdjson::dom::array arr;
   if (parser.parse(e.result_json).get_array().get(arr) != simdjson::SUCCESS)
@@ -519,7 +525,7 @@ boost::asio::awaitable<Expected<Page<PeopleTimelog>>> PeopleClient::get_timelogs
   const Envelope& e = std::get<Envelope>(env);
   Page<PeopleTimelog> page;
   page.more = e.next_available;
-  if (e.result_json.empty()) co_return page;
+  if (e.result_json.empty()) co_return no_result("people/gettimelogs");
   simdjson::dom::parser parser;
   simdjson::dom::array arr;
   if (parser.parse(e.result_json).get_array().get(arr) != simdjson::SUCCESS)

@@ -164,6 +164,30 @@ TEST_F(PeopleTest, JobsParseAndWrongShape) {
   EXPECT_NE(std::get<CallError>(bad).message.find("result is not a list"), std::string::npos);
 }
 
+// Found by tests/hostile: a list read answered status 0 without "result" was
+// taken for an empty page, so a reconcile looking for an in-doubt add found
+// nothing and the add was made again. It is a reply of the wrong shape.
+TEST_F(PeopleTest, ListReadWithoutResultIsAnErrorNotAnEmptyPage) {
+  const std::string no_result = R"({"response":{"message":"Data fetched successfully","status":0}})";
+  for (int i = 0; i < 3; ++i) script_.push_back(reply(200, no_result));
+  auto jobs = run(people_.get_jobs({}));
+  auto projects = run(people_.get_projects(0));
+  auto logs = run(people_.get_timelogs({}));
+  for (const auto* e : {std::get_if<CallError>(&jobs), std::get_if<CallError>(&projects), std::get_if<CallError>(&logs)}) {
+    ASSERT_NE(e, nullptr);
+    EXPECT_EQ(e->outcome, Outcome::retry);
+    EXPECT_NE(e->message.find("unexpected reply: no \"result\""), std::string::npos) << e->message;
+  }
+  EXPECT_EQ(std::get<CallError>(jobs).message.rfind("people/getjobs: ", 0), 0u);
+  EXPECT_EQ(std::get<CallError>(projects).message.rfind("people/getprojects: ", 0), 0u);
+  EXPECT_EQ(std::get<CallError>(logs).message.rfind("people/gettimelogs: ", 0), 0u);
+  // An empty list is still an empty page.
+  script_.push_back(reply(200, R"({"response":{"result":[],"status":0}})"));
+  auto empty = run(people_.get_jobs({}));
+  ASSERT_TRUE(std::holds_alternative<Page<PeopleJob>>(empty));
+  EXPECT_TRUE(std::get<Page<PeopleJob>>(empty).items.empty());
+}
+
 TEST_F(PeopleTest, BulkTimelogsMatchEveryItem) {
   std::vector<TimelogInput> items(4);
   items[0] = {"a@x.com", "J1", "", "2024-02-01", "billable", "01:00", "", "", "w", ""};
