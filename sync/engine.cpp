@@ -1095,10 +1095,26 @@ struct Engine::Impl final : Resolvers {
     projects_loaded = false;
     planned.clear();
     RunReport report;
+    std::set<std::string> unfinished;  // streams that stopped early in this pass
     for (const auto* s : ordered_streams()) {
       if (stop_requested) break;
       StreamReport rep;
       rep.stream = s->name;
+      // A stream whose dependency stopped early waits for the next pass: it
+      // would act on that stream's half-done work (a call logged on the job
+      // of a completed deal whose status change had not gone out yet; hours
+      // written back to a deal whose deletion had not been read yet).
+      std::string waits_for;
+      for (const auto& d : s->depends_on())
+        if (unfinished.count(d)) waits_for = d;
+      if (!waits_for.empty()) {
+        rep.error = "not run: stream " + waits_for + " did not finish this pass";
+        log.with("stream", s->name).info("{}", rep.error);
+        unfinished.insert(s->name);
+        if (progress) progress(rep);
+        report.streams.push_back(std::move(rep));
+        continue;
+      }
       if (std::holds_alternative<config::CrmSource>(s->from)) {
         co_await run_crm_stream(*s, rep);
       } else {
@@ -1110,6 +1126,7 @@ struct Engine::Impl final : Resolvers {
                 rep.completed ? "complete" : "stopped", rep.read, rep.created, rep.updated, rep.status_changes,
                 rep.deleted, rep.unchanged, rep.filtered, rep.parked, rep.dead_lettered, rep.api_calls);
       if (progress) progress(rep);
+      if (!rep.completed) unfinished.insert(s->name);
       report.streams.push_back(std::move(rep));
       // Authorisation refused, or Zoho unreachable: the other streams would
       // only fail the same way; the pass ends here (exit 77 / 75).

@@ -293,6 +293,38 @@ TEST_F(EngineSandbox, ADeletedDealCompletesItsJobAndTheWriteBackLeavesItAlone) {
   EXPECT_TRUE(store_->dead_letters("hours_back").empty());
 }
 
+// When the deals stream stops early (here: every status change fails), the
+// calls stream waits for the next pass instead of logging time on jobs whose
+// deal is completed but whose status change has not gone out: People must
+// end up as if nothing had failed (the soak test found time logs on the
+// job of a completed deal after such a pass).
+TEST_F(EngineSandbox, AStreamWaitsWhenTheStreamItLooksUpStoppedEarly) {
+  ASSERT_EQ(admin(Method::post, "/faults", "error_rate=1,only=modifyjobstatus").status, 200);
+  const auto r1 = pass();
+  EXPECT_FALSE(stream(r1, "deals").completed);
+  EXPECT_GT(stream(r1, "deals").read, 0);
+  EXPECT_EQ(r1.outcome, sync::RunOutcome::temporary);
+  EXPECT_FALSE(stream(r1, "calls").completed);
+  EXPECT_EQ(stream(r1, "calls").read, 0);
+  EXPECT_NE(stream(r1, "calls").error.find("not run"), std::string::npos) << stream(r1, "calls").error;
+  EXPECT_TRUE(timelogs().empty());
+  ASSERT_EQ(admin(Method::post, "/faults", "").status, 200);
+  const auto r2 = pass();
+  for (const auto& s : r2.streams) EXPECT_TRUE(s.completed) << s.stream << ": " << s.error;
+  const Response jobs = admin(Method::get, "/people/jobs");
+  simdjson::dom::parser p;
+  simdjson::dom::array arr;
+  ASSERT_EQ(p.parse(jobs.body).get_array().get(arr), simdjson::SUCCESS) << jobs.body;
+  std::set<std::string> completed_jobs;
+  for (auto j : arr)
+    if (std::string_view(j["status"].get_string().value()) == "Completed")
+      completed_jobs.insert(std::string(j["id"].get_string().value()));
+  ASSERT_FALSE(completed_jobs.empty());
+  const auto logs = timelogs();
+  EXPECT_FALSE(logs.empty());
+  for (const auto& t : logs) EXPECT_FALSE(completed_jobs.count(t.job_id)) << "time log " << t.id << " on a completed job";
+}
+
 TEST_F(EngineSandbox, ADryRunPlansAndTouchesNothing) {
   sync::EngineOptions eo;
   eo.dry_run = true;
