@@ -9,6 +9,6 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${PEOPLESYNC_FUZZ_BUILD_DIR:-$root/build-fuzz}
 PEOPLESYNC_EXTRA_PACKAGES="${PEOPLESYNC_EXTRA_PACKAGES:-} clang-14 libclang-rt-14-dev" "$root/scripts/install-deps.sh"
 cmake -S "$root" -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++-14 -DCMAKE_BUILD_TYPE=Debug \
-  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -g" -DPEOPLESYNC_FUZZ=ON -DPEOPLESYNC_BUILD_TESTS=OFF -DPEOPLESYNC_WERROR=OFF \
+  -DCMAKE_CXX_FLAGS_DEBUG="-O1 -gline-tables-only" -DPEOPLESYNC_FUZZ=ON -DPEOPLESYNC_BUILD_TESTS=OFF -DPEOPLESYNC_WERROR=OFF \
   "$@" >/dev/null
 cmake --build "$build" -j "${PEOPLESYNC_JOBS:-2}" --target fuzzers

@@ -18,8 +18,9 @@ build=${PEOPLESYNC_ASAN_BUILD_DIR:-$root/build-asan}
 start=$SECONDS
 # -O0: g++ 12 needs 2.6x the time at -O1 for the Beast/coroutine translation
 # units with both sanitizers (37 s vs 96 s for connectors/beast_transport.cpp);
-# the suite's run time barely changes.
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g" \
+# the suite's run time barely changes. -g1 (line tables: reports still name
+# file and line) instead of -g: 58 s instead of 76 s for that unit.
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCMAKE_CXX_FLAGS_DEBUG="-O0 -g1" \
   -DPEOPLESYNC_SANITIZE=address,undefined -DPEOPLESYNC_WERROR=OFF >/dev/null
 cmake --build "$build" -j "${PEOPLESYNC_JOBS:-2}"
 built=$SECONDS
