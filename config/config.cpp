@@ -121,4 +121,33 @@ std::string describe(const Stream& s) {
   return out;
 }
 
+namespace {
+
+std::string listen_text(const std::optional<ListenAddress>& l) {
+  if (!l) return "off";
+  return (l->host.find(':') != std::string::npos ? "[" + l->host + "]" : l->host) + ":" + std::to_string(l->port);
+}
+
+std::string millis_text(Duration d) {
+  return std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(d).count()) + " ms";
+}
+
+}  // namespace
+
+std::vector<std::string> restart_only_changes(const Config& running, const Config& loaded) {
+  std::vector<std::string> out;
+  auto differs = [&](const char* name, const std::string& was, const std::string& now) {
+    if (was != now) out.push_back(std::string(name) + " (" + was + " -> " + now + ")");
+  };
+  differs("service.listen", listen_text(running.service.listen), listen_text(loaded.service.listen));
+  differs("service.log_format", running.service.log_format == LogFormat::json ? "json" : "text",
+          loaded.service.log_format == LogFormat::json ? "json" : "text");
+  differs("service.log_level", running.service.log_level, loaded.service.log_level);
+  differs("zoho.timeouts.connect", millis_text(running.zoho.timeouts.connect), millis_text(loaded.zoho.timeouts.connect));
+  differs("zoho.timeouts.request", millis_text(running.zoho.timeouts.request), millis_text(loaded.zoho.timeouts.request));
+  differs("zoho.ca_file", running.zoho.ca_file.value_or("(system)"), loaded.zoho.ca_file.value_or("(system)"));
+  differs("state.path", running.state.path, loaded.state.path);
+  return out;
+}
+
 }  // namespace peoplesync::config

@@ -178,4 +178,11 @@ std::string format_duration(Duration d);
 // One line describing a stream for `peoplesync check`.
 std::string describe(const Stream& s);
 
+// The settings a running daemon cannot take from a reloaded config (SIGHUP):
+// the health server's address, log format and level, connection timeouts,
+// the CA file and the state file are fixed when it starts. One line per
+// setting that differs between `running` and `loaded`, e.g.
+// "service.listen (127.0.0.1:9464 -> 0.0.0.0:9464)"; empty when none does.
+std::vector<std::string> restart_only_changes(const Config& running, const Config& loaded);
+
 }  // namespace peoplesync::config

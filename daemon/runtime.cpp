@@ -351,6 +351,10 @@ int run(const config::Config& initial, state::Store& store, const RunOptions& op
         for (const auto& e : lr.errors) log.error("  {}", e.format());
       } else {
         log.info("SIGHUP: new config loaded; it applies from the next pass");
+        // Fixed at start (the transport, the health server, the logger and
+        // the state file are not rebuilt): say so rather than seem to apply them.
+        for (const auto& c : config::restart_only_changes(*cfg, *lr.config))
+          log.warn("SIGHUP: {} takes effect only after a restart; the running value stays in force", c);
         pending = lr.config;
         poll_timer.cancel();
       }

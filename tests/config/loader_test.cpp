@@ -407,5 +407,30 @@ TEST(ConfigPath, FlagThenEnvThenDefault) {
   EXPECT_EQ(resolve_config_path(std::nullopt, none), "/etc/peoplesync/config.yaml");
 }
 
+TEST_F(ConfigTest, RestartOnlyChangesNameEachSettingAReloadCannotApply) {
+  const std::string base = minimal();
+  const std::string changed =
+      "service:\n  listen: 0.0.0.0:9999\n  log_level: debug\n  poll_interval: 30s\n"
+      "zoho:\n  client_id: x\n  client_secret: ${ZOHO_CLIENT_SECRET}\n  refresh_token: ${ZOHO_REFRESH}\n"
+      "  timeouts: {connect: 3s}\nstate:\n  path: /tmp/other.db\n" +
+      std::string(kOneStream);
+  LoadResult a = load(base);
+  LoadResult b = load(changed);
+  ASSERT_TRUE(a.ok()) << all_errors(a);
+  ASSERT_TRUE(b.ok()) << all_errors(b);
+  EXPECT_TRUE(restart_only_changes(*a.config, *a.config).empty());
+  const auto c = restart_only_changes(*a.config, *b.config);
+  std::string all;
+  for (const auto& line : c) all += line + "\n";
+  // poll_interval reloads; these four do not.
+  ASSERT_EQ(c.size(), 4u) << all;
+  EXPECT_NE(all.find("service.listen ("), std::string::npos) << all;
+  EXPECT_NE(all.find("-> 0.0.0.0:9999)"), std::string::npos) << all;
+  EXPECT_NE(all.find("service.log_level (info -> debug)"), std::string::npos) << all;
+  EXPECT_NE(all.find("zoho.timeouts.connect (10000 ms -> 3000 ms)"), std::string::npos) << all;
+  EXPECT_NE(all.find("state.path ("), std::string::npos) << all;
+  EXPECT_EQ(all.find("poll_interval"), std::string::npos) << all;
+}
+
 }  // namespace
 }  // namespace peoplesync::config

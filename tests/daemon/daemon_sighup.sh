@@ -10,6 +10,7 @@
 #   3. the file is rewritten valid with poll_interval 3s, SIGHUP: logged as
 #      loaded, a pass follows, and the one after it comes ~3 s later (the new
 #      interval applies); the state is kept (the passes write nothing new);
+#      log_level warn in the same file needs a restart: a warning names it
 #   4. /readyz answers 200 every time it is asked, throughout (a poller asks
 #      every 50 ms); SIGTERM -> exit 0.
 # Usage: daemon_sighup.sh BUILD_DIR
@@ -87,10 +88,15 @@ done
 grep -q 'new config loaded' "$log" && de_fail "the bad config was loaded"
 echo "ok: the bad config is refused, its errors logged, the daemon serves on the old one"
 
-# 3. Valid again, poll_interval 3s.
-sed 's/^  poll_interval: 1h$/  poll_interval: 3s/' "$WORK/good.yaml" >"$cfg"
+# 3. Valid again, poll_interval 3s, and log_level warn, which needs a
+# restart: it is named in a warning and the info lines go on.
+sed -e 's/^  poll_interval: 1h$/  poll_interval: 3s/' -e 's/^  log_level: info$/  log_level: warn/' \
+  "$WORK/good.yaml" >"$cfg"
+grep -q 'log_level: warn' "$cfg" || de_fail "could not write the new config"
 kill -HUP "$PS_PID"
 de_wait_for 10 "the reload in the log" grep -q 'SIGHUP: new config loaded' "$log"
+grep -q 'SIGHUP: service.log_level (info -> warn) takes effect only after a restart' "$log" ||
+  de_fail "the restart-only change of log_level is not named"
 de_wait_for 20 "two passes on the new config" bash -c "(( \$(grep -c 'next in 3s' '$log') >= 2 ))"
 python3 - "$log" <<'PY' || de_fail "the new poll_interval did not apply"
 import datetime, sys
