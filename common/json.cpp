@@ -83,6 +83,12 @@ Writer& Writer::value(std::int64_t v) {
   out_ += std::to_string(v);
   return *this;
 }
+Writer& Writer::raw(std::string_view json) {
+  separate();
+  out_ += json;
+  return *this;
+}
+
 Writer& Writer::value(double v) {
   separate();
   if (!std::isfinite(v)) {

@@ -28,6 +28,8 @@ class Writer {
   Writer& value(double v);
   Writer& value(bool v);
   Writer& null();
+  // A value already encoded as JSON (a number kept as the text it was read as).
+  Writer& raw(std::string_view json);
   // key + value in one call
   template <class T>
   Writer& field(std::string_view k, const T& v) {

@@ -1,8 +1,10 @@
 #include "common/timefmt.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
+#include <vector>
 
 namespace peoplesync {
 namespace {
@@ -134,6 +136,105 @@ std::optional<SysTime> parse_http_date(std::string_view s) {
   const year_month_day ymd{year{y}, month{mo}, day{unsigned(d)}};
   if (mo == 0 || !ymd.ok() || h > 23 || mi > 59 || se > 60) return std::nullopt;
   return representable(sys_days{ymd} + hours{h} + minutes{mi} + seconds{se});
+}
+
+std::string format_utc_iso_offset(SysTime t) {
+  std::string s = format(t, false);
+  s.pop_back();  // 'Z'
+  return s + "+00:00";
+}
+
+namespace {
+
+// The pattern as tokens: "dd", "MM", "MMM", "yyyy", or one literal character.
+std::vector<std::string_view> date_tokens(std::string_view p) {
+  std::vector<std::string_view> out;
+  for (std::size_t i = 0; i < p.size();) {
+    std::size_t n = 1;
+    if (p[i] == 'd' || p[i] == 'M' || p[i] == 'y')
+      while (i + n < p.size() && p[i + n] == p[i]) ++n;
+    out.push_back(p.substr(i, n));
+    i += n;
+  }
+  return out;
+}
+
+bool is_field(std::string_view t) { return t == "dd" || t == "MM" || t == "MMM" || t == "yyyy"; }
+
+int days_in_month(int y, int m) {
+  static constexpr int kMonthDays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return m == 2 && leap ? 29 : kMonthDays[m - 1];
+}
+
+bool ieq(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i]))) return false;
+  return true;
+}
+
+}  // namespace
+
+bool valid_date_pattern(std::string_view pattern) {
+  int d = 0, m = 0, y = 0;
+  for (auto t : date_tokens(pattern)) {
+    if (t[0] == 'd' || t[0] == 'M' || t[0] == 'y') {
+      if (!is_field(t)) return false;
+      (t[0] == 'd' ? d : t[0] == 'M' ? m : y)++;
+    } else if (std::isalnum(static_cast<unsigned char>(t[0]))) {
+      return false;
+    }
+  }
+  return d == 1 && m == 1 && y == 1;
+}
+
+std::optional<std::string> format_date_pattern(std::string_view ymd, std::string_view pattern) {
+  int y = 0, m = 0, d = 0;
+  if (ymd.size() != 10 || ymd[4] != '-' || ymd[7] != '-' || !read_int(ymd, 0, 4, y) || !read_int(ymd, 5, 2, m) ||
+      !read_int(ymd, 8, 2, d) || m < 1 || m > 12 || d < 1 || d > days_in_month(y, m) || !valid_date_pattern(pattern))
+    return std::nullopt;
+  std::string out;
+  char buf[16];
+  for (auto t : date_tokens(pattern)) {
+    if (t == "MMM") {
+      out += kMonths[m - 1];
+    } else if (is_field(t)) {
+      if (t == "yyyy") std::snprintf(buf, sizeof buf, "%04d", y);
+      else std::snprintf(buf, sizeof buf, "%02d", t == "dd" ? d : m);
+      out += buf;
+    } else {
+      out += t;
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> parse_date_pattern(std::string_view text, std::string_view pattern) {
+  if (!valid_date_pattern(pattern)) return std::nullopt;
+  int y = -1, m = -1, d = -1;
+  std::size_t pos = 0;
+  for (auto t : date_tokens(pattern)) {
+    if (t == "MMM") {
+      if (pos + 3 > text.size()) return std::nullopt;
+      for (int i = 0; i < 12; ++i)
+        if (ieq(text.substr(pos, 3), kMonths[i])) m = i + 1;
+      if (m < 0) return std::nullopt;
+      pos += 3;
+    } else if (is_field(t)) {
+      int v = 0;
+      if (!read_int(text, pos, t.size(), v)) return std::nullopt;
+      (t == "dd" ? d : t == "MM" ? m : y) = v;
+      pos += t.size();
+    } else {
+      if (pos >= text.size() || text[pos] != t[0]) return std::nullopt;
+      ++pos;
+    }
+  }
+  if (pos != text.size() || m < 1 || m > 12 || y < 1 || d < 1 || d > days_in_month(y, m)) return std::nullopt;
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
+  return std::string(buf);
 }
 
 }  // namespace peoplesync

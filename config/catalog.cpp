@@ -66,6 +66,8 @@ const std::vector<EndpointDefault>& endpoint_defaults() {
       {"people/insertRecord", LimitKind::people_endpoint, Limit{100, kLock, 0, 0, 0}, true},
       {"people/modifyjob", LimitKind::people_endpoint, Limit{20, kLock, 0, 0, 0}, false},
       {"people/modifyjobstatus", LimitKind::people_endpoint, Limit{20, kLock, 0, 0, 0}, true},
+      // The employee records view (assignee emails -> erecnos): 30/min (C, fetch-record page).
+      {"people/records", LimitKind::people_endpoint, Limit{30, kLock, 0, 0, 0}, false},
       {"people/updateRecord", LimitKind::people_endpoint, Limit{100, kLock, 0, 0, 0}, false},
   };
   return table;

@@ -46,8 +46,15 @@ struct Zoho {
   std::string client_id;
   Secret client_secret;
   Secret refresh_token;
+  std::optional<std::string> refresh_token_file;  // where `auth --code` stores a new one
   std::optional<std::string> ca_file;
   Timeouts timeouts;
+};
+
+struct PeopleConfig {
+  // The organisation's company date format (People > Settings): the forms API
+  // reads job dates only in it (it has no dateFormat parameter).
+  std::string date_format = "dd-MMM-yyyy";
 };
 
 struct StateConfig {
@@ -159,6 +166,7 @@ struct Stream {
 struct Config {
   std::string file;  // the path it was loaded from
   Zoho zoho;
+  PeopleConfig people;
   StateConfig state;
   Service service;
   std::map<std::string, Limit> limits;  // endpoint -> limit, every known endpoint

@@ -16,6 +16,7 @@
 #include <tuple>
 
 #include "common/redact.hpp"
+#include "common/timefmt.hpp"
 #include "config/catalog.hpp"
 
 namespace peoplesync::config {
@@ -86,8 +87,9 @@ class Loader {
       error_at(root.Mark(), "", "the config must be a map with keys zoho, state, service, limits, streams");
       return finish();
     }
-    keys(root, "", {"zoho", "state", "service", "limits", "streams"});
+    keys(root, "", {"zoho", "people", "state", "service", "limits", "streams"});
     read_zoho(child(root, "zoho", "", true));
+    read_people(root["people"]);
     read_state(root["state"]);
     read_service(root["service"]);
     read_limits(root["limits"]);
@@ -439,6 +441,7 @@ class Loader {
       auto path = scalar(file_node, "zoho.refresh_token_file");
       if (!path) return;
       s.source = "zoho.refresh_token_file " + *path;
+      cfg_.zoho.refresh_token_file = *path;
       if (!opt_.require_secrets) return;
       struct stat st {};
       if (::stat(path->c_str(), &st) != 0) {
@@ -480,6 +483,20 @@ class Loader {
             "systemd credential refresh_token ($CREDENTIALS_DIRECTORY/refresh_token)");
     }
     add_secret(s.value);
+  }
+
+  void read_people(const YAML::Node& n) {
+    if (!n.IsDefined() || n.IsNull()) return;
+    if (!expect_map(n, "people")) return;
+    keys(n, "people", {"date_format"});
+    if (auto f = opt_scalar(n, "date_format", "people")) {
+      if (!valid_date_pattern(*f))
+        error(n["date_format"], "people.date_format",
+              "'" + *f + "' is not a date pattern: use dd, MM or MMM, and yyyy with separators, as People's "
+              "company date format shows them (dd-MMM-yyyy, dd/MM/yyyy, MM/dd/yyyy, yyyy-MM-dd)");
+      else
+        cfg_.people.date_format = *f;
+    }
   }
 
   void read_state(const YAML::Node& n) {
@@ -880,7 +897,9 @@ class Loader {
     std::vector<std::string_view> required;
     switch (s.to) {
       case Target::people_job:
-        allowed = {"jobName", "assignees", "projectId", "fromDate", "toDate", "description", "ratePerHour"};
+        // The documented labels of the P_TimesheetJob form, by their time
+        // tracker names (PRODUCT.md "Writes"); the form has no description.
+        allowed = {"jobName", "assignees", "projectId", "fromDate", "toDate", "ratePerHour"};
         required = {"jobName", "assignees"};
         break;
       case Target::people_timelog:
@@ -899,6 +918,12 @@ class Loader {
       if (!has(r)) error(m, path, "missing required key '" + std::string(r) + "' for " + std::string(to_string(s.to)));
     for (const auto& kv : m) {
       const std::string key = kv.first.Scalar();
+      if (s.to == Target::people_job && key == "description") {
+        error(kv.first, path + "." + key,
+              "People's job form (P_TimesheetJob) has no description field: a job written with one is refused "
+              "(7013); remove it, or put what it says into jobName");
+        continue;
+      }
       if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
         std::vector<std::string> names(allowed.begin(), allowed.end());
         error(kv.first, path + "." + key,

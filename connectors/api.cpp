@@ -5,6 +5,27 @@ namespace {
 
 bool contains(std::string_view body, std::string_view what) { return body.find(what) != std::string_view::npos; }
 
+// The vendor's word for an authorisation refusal, for logs and the error.
+std::string auth_code(const Response& res) {
+  for (std::string_view c : {"OAUTH_SCOPE_MISMATCH", "INVALID_TOKEN", "AUTHENTICATION_FAILURE", "7218", "7202", "7213"})
+    if (contains(res.body, c)) return std::string(c);
+  return "HTTP " + std::to_string(res.status);
+}
+
+// Built outside the coroutine (g++ 12 and aggregates in co_return).
+CallError auth_error(const Request& request, const Response& res, AuthSignal signal) {
+  const std::string code = auth_code(res);
+  std::string text = request.endpoint + ": " + (res.status == 401 ? "HTTP 401 " : "") + code + ": ";
+  if (signal == AuthSignal::scope_missing) {
+    text += "the refresh token lacks the scope " + (request.scope.empty() ? std::string("this call needs") : request.scope) +
+            "; create a new one with every scope `peoplesync auth --scopes` prints (README \"Getting a refresh token\")";
+  } else {
+    text += "the access token was refused right after a refresh; check that zoho.data_center matches the "
+            "account's data centre and that the refresh token is valid";
+  }
+  return CallError{Outcome::auth, std::move(text), code == "HTTP 401" ? "" : code, std::nullopt};
+}
+
 }  // namespace
 
 ZohoApi::ZohoApi(Transport& transport, TokenProvider& tokens, const Clock& clock, Sleeper& sleeper, Random& random,
@@ -38,30 +59,24 @@ boost::asio::awaitable<ApiResult> ZohoApi::call(Request request) {
     }
 
     Response& res = std::get<Response>(result);
-    if (res.status == 401) {
+    // A 401 (CRM, accounts) or an authorisation error in the API's own
+    // envelope (People: 7202 / 7213 token, 7218 scope).
+    AuthSignal signal = AuthSignal::none;
+    if (res.status == 401)
+      signal = contains(res.body, "OAUTH_SCOPE_MISMATCH") ? AuthSignal::scope_missing : AuthSignal::token_rejected;
+    else if (request.auth_check)
+      signal = request.auth_check(res);
+    if (signal == AuthSignal::token_rejected && !refreshed) {
       // The token expired or was evicted (Zoho keeps 15 per refresh token):
-      // refresh once and repeat; the request was not processed. Any 401 but a
-      // scope mismatch (which no new token mends) gets that one refresh, also
-      // one whose body is unreadable (an HTML page from a proxy, a reply cut
-      // short): only a 401 to a fresh token is an authorisation failure.
-      if (!refreshed && !contains(res.body, "OAUTH_SCOPE_MISMATCH")) {
-        tokens_.reject(access);
-        refreshed = true;
-        log_.with("endpoint", ep)
-            .info("access token rejected ({}); refreshing once",
-                  contains(res.body, "INVALID_TOKEN") ? "INVALID_TOKEN" : "HTTP 401");
-        continue;
-      }
-      std::string code = contains(res.body, "OAUTH_SCOPE_MISMATCH") ? "OAUTH_SCOPE_MISMATCH"
-                         : contains(res.body, "INVALID_TOKEN")      ? "INVALID_TOKEN"
-                                                                    : "AUTHENTICATION_FAILURE";
-      std::string hint = code == "OAUTH_SCOPE_MISMATCH"
-                             ? "the refresh token lacks a scope: create it with ZOHOPEOPLE.timetracker.ALL and "
-                               "ZohoCRM.modules.ALL"
-                             : "the access token was refused; check that zoho.data_center matches the account's "
-                               "data centre";
-      co_return CallError{Outcome::auth, ep + ": HTTP 401 " + code + ": " + hint, code, std::nullopt};
+      // refresh once and repeat; the request was not processed. Also a 401
+      // whose body is unreadable (an HTML page from a proxy, a reply cut
+      // short): only a refusal of a fresh token is an authorisation failure.
+      tokens_.reject(access);
+      refreshed = true;
+      log_.with("endpoint", ep).info("access token rejected ({}); refreshing once", auth_code(res));
+      continue;
     }
+    if (signal != AuthSignal::none) co_return auth_error(request, res, signal);
     if (res.status == 429) {
       std::optional<Millis> after;
       if (auto h = res.header("Retry-After")) after = parse_retry_after(*h, clock_.now());

@@ -8,6 +8,7 @@
 #include <functional>
 #include <optional>
 #include <set>
+#include <variant>
 #include <string>
 #include <vector>
 
@@ -45,7 +46,13 @@ struct CrmDeleted {
 
 struct CrmUpdate {
   std::string id;
-  std::vector<std::pair<std::string, std::string>> fields;
+  std::vector<std::pair<std::string, Value>> fields;  // typed: see crm_typed_value
+};
+
+// One field of a module, from GET /crm/v2/settings/fields?module=X.
+struct CrmField {
+  std::string api_name, label, data_type, json_type;
+  bool read_only = false;
 };
 
 struct CrmUpdateResult {
@@ -92,18 +99,54 @@ class CrmClient {
                                                                const CrmWatermark& from, CrmBatchSink sink);
   boost::asio::awaitable<Expected<Page<CrmDeleted>>> get_deleted(const std::string& module,
                                                                  const std::optional<std::string>& since, int page);
+  // The module's fields and their types (settings/fields; scope
+  // ZohoCRM.settings.fields.READ).
+  boost::asio::awaitable<Expected<std::vector<CrmField>>> get_fields(const std::string& module);
   // <= 100 records per call; results in request order.
   boost::asio::awaitable<Expected<std::vector<CrmUpdateResult>>> update(const std::string& module,
                                                                         const std::vector<CrmUpdate>& records);
 
+  // A PUT with no records, refused for its input: whether the token may
+  // update `module`, without writing (check --online).
+  boost::asio::awaitable<Expected<bool>> probe_update(const std::string& module);
+  // One COQL page of the ids stamped `time` after `after_id`, ascending
+  // (POST /crm/v2/coql; scope ZohoCRM.coql.READ).
+  boost::asio::awaitable<Expected<std::vector<std::string>>> coql_ids(const std::string& module, const std::string& time,
+                                                                      const std::string& after_id);
+  // The records with these ids (GET ?ids=, at most kMaxIds).
+  boost::asio::awaitable<Expected<CrmPage>> get_by_ids(const std::string& module, const std::vector<std::string>& fields,
+                                                       const std::vector<std::string>& ids);
+
   static constexpr int kPerPage = 200;
+  static constexpr int kCoqlLimit = 200;      // rows per COQL query (v2)
+  static constexpr std::size_t kMaxIds = 100;  // ids per GET ?ids=
   static constexpr int kPageCap = 2000;  // records reachable with `page`
   static constexpr std::size_t kMaxUpdate = 100;
 
  private:
+  // Hands over every record stamped at.time that `at` has not handed over,
+  // in id order (COQL ids, then GET ?ids=): how a walk gets past a second
+  // crowded beyond the paging cap. false: the sink asked to stop.
+  boost::asio::awaitable<Expected<bool>> walk_second(const std::string& module, const std::vector<std::string>& fields,
+                                                     CrmWatermark& at, CrmBatchSink& sink, CrmWalkStats& stats);
+
   ZohoApi& api_;
   std::string crm_url_;
 };
+
+// A template's text as the JSON value a field of this type takes (C2: CRM
+// refuses a numeric string for a number field with INVALID_DATA): integer,
+// bigint -> integer; double, currency, decimal, percent -> number; boolean ->
+// true/false (from true/false/yes/no/1/0); date -> "yyyy-MM-dd"; datetime ->
+// "yyyy-MM-ddTHH:mm:ss+00:00"; text-like types -> string. A value the field
+// cannot hold, a read-only field, or a lookup-like type is an error naming
+// the field, the value and the type.
+std::variant<Value, std::string> crm_typed_value(const CrmField& field, const std::string& text);
+
+// If-Modified-Since as CRM documents it: an ISO time with a numeric offset
+// ("2024-05-01T10:00:00+00:00"), never a bare 'Z' (C). Text that is not an
+// ISO time is passed through.
+std::string crm_if_modified_since(const std::string& iso_time);
 
 // Parsers, exposed for tests and fuzzing.
 Expected<CrmPage> parse_records_page(int http_status, std::string_view body, const std::string& endpoint);

@@ -22,6 +22,13 @@ struct Header {
   std::string value;
 };
 
+// What an API's reply body says of the access token, where the API answers
+// authorisation failures in its own envelope (People: 7202 / 7213 / 7218 in
+// a 200 or 400 reply) rather than with a 401.
+enum class AuthSignal { none, token_rejected, scope_missing };
+struct Response;
+using AuthCheck = AuthSignal (*)(const Response&);
+
 struct Request {
   Method method = Method::get;
   std::string base_url;  // scheme://host[:port], no trailing slash
@@ -36,6 +43,11 @@ struct Request {
   int cost = 1;
   // Logical endpoint ("people/getjobs", "crm"), for logs, metrics and limits.
   std::string endpoint;
+  // The OAuth scope this call needs (connectors/scopes.hpp), named when a
+  // call is refused for want of it.
+  std::string scope;
+  // Reads authorisation failures out of a reply that is not a 401 (null: none).
+  AuthCheck auth_check = nullptr;
 
   std::optional<std::string_view> header(std::string_view name) const;
 };

@@ -75,7 +75,54 @@ TokenReply parse_token_reply(std::string_view body) {
   r.expires_in = Millis{seconds * 1000};
   std::string_view domain;
   if (obj["api_domain"].get_string().get(domain) == simdjson::SUCCESS) r.api_domain = std::string(domain);
+  std::string_view refresh;
+  if (obj["refresh_token"].get_string().get(refresh) == simdjson::SUCCESS) r.refresh_token = std::string(refresh);
   return r;
+}
+
+boost::asio::awaitable<std::variant<TokenReply, CallError>> exchange_grant_code(Transport& transport,
+                                                                               const config::Zoho& zoho,
+                                                                               const std::string& code) {
+  Request req;
+  req.method = Method::post;
+  req.base_url = zoho.accounts_url;
+  req.target = "/oauth/v2/token";
+  req.content_type = "application/x-www-form-urlencoded";
+  req.body = query_string({{"grant_type", "authorization_code"},
+                           {"client_id", zoho.client_id},
+                           {"client_secret", zoho.client_secret.value},
+                           {"code", code}});
+  req.idempotent = false;  // a grant code is single-use
+  req.endpoint = "accounts/token";
+  Result result = co_await transport.send(req);
+  const std::string where = "accounts/token (" + zoho.accounts_url + ")";
+  if (auto* f = std::get_if<Failure>(&result))
+    co_return CallError{Outcome::retry, where + ": " + f->message, "", std::nullopt};
+  const Response& res = std::get<Response>(result);
+  TokenReply reply = parse_token_reply(res.body);
+  if (reply.kind == TokenReply::Kind::token && !reply.refresh_token.empty()) {
+    add_secret(reply.access_token);
+    add_secret(reply.refresh_token);
+    co_return reply;
+  }
+  if (reply.kind == TokenReply::Kind::token)
+    co_return CallError{Outcome::auth,
+                        where + ": the reply carries an access token but no refresh_token: the code was made for "
+                                "another access type; generate it in the API console's Self Client (Generate Code)",
+                        "", std::nullopt};
+  if (reply.kind == TokenReply::Kind::invalid_grant || reply.kind == TokenReply::Kind::other_error)
+    co_return CallError{Outcome::auth,
+                        where + " refused the grant code with '" + reply.error +
+                            "': a code is single-use and expires after the duration chosen when it was made (3 to "
+                            "10 minutes), and it belongs to one client and data centre. Generate a new one in the API "
+                            "console (Self Client > Generate Code) for client " + zoho.client_id +
+                            " with the scopes `peoplesync auth --scopes` prints, and run this again at once.",
+                        reply.error, std::nullopt};
+  if (reply.kind == TokenReply::Kind::throttled)
+    co_return CallError{Outcome::retry, where + ": the accounts server throttles token requests; wait a few minutes",
+                        "", std::nullopt};
+  co_return CallError{Outcome::retry, where + ": unexpected reply (HTTP " + std::to_string(res.status) + ")", "",
+                      std::nullopt};
 }
 
 struct TokenProvider::Waiters {
@@ -159,8 +206,9 @@ boost::asio::awaitable<std::optional<CallError>> TokenProvider::refresh() {
               "Zoho's accounts server (" + zoho_.accounts_url + ") refused the refresh token from " +
                   zoho_.refresh_token.source + " with '" + reply.error +
                   "': the token was revoked, belongs to another data centre or client, or was mistyped. "
-                  "Create a new refresh token for client " + zoho_.client_id +
-                  " (scopes ZOHOPEOPLE.timetracker.ALL, ZohoCRM.modules.ALL) and put it there.",
+                  "Create a new one for client " + zoho_.client_id +
+                  " with the scopes `peoplesync auth --scopes` prints and store it with `peoplesync auth --code "
+                  "CODE` (README \"Getting a refresh token\").",
               reply.error, std::nullopt};
         case TokenReply::Kind::throttled:
           last_problem = "the accounts server throttles token requests (10 per 10 minutes)";

@@ -34,9 +34,19 @@ struct TokenReply {
   std::string access_token;
   Millis expires_in{0};
   std::string api_domain;
+  std::string refresh_token;  // the authorization_code grant's reply only
   std::string error;  // the "error" value, when there is one
 };
 TokenReply parse_token_reply(std::string_view body);
+
+// `peoplesync auth --code`: exchanges a Self Client grant code for a refresh
+// token (POST {accounts}/oauth/v2/token, grant_type=authorization_code). One
+// attempt: a code is single-use, so it is never sent twice. invalid_code
+// (HTTP 200) is Outcome::auth with what to do; the reply's refresh_token is
+// in TokenReply::refresh_token.
+boost::asio::awaitable<std::variant<TokenReply, CallError>> exchange_grant_code(Transport& transport,
+                                                                               const config::Zoho& zoho,
+                                                                               const std::string& code);
 
 class TokenProvider {
  public:

@@ -3,10 +3,13 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
 #include <cctype>
 #include <cstdio>
 
 #include "common/json.hpp"
+#include "common/timefmt.hpp"
+#include "connectors/scopes.hpp"
 
 namespace peoplesync::connectors {
 namespace {
@@ -40,11 +43,13 @@ CallError shape_error(const std::string& endpoint, const std::string& what, Outc
   return CallError{o, endpoint + ": unexpected reply: " + what, "", std::nullopt};
 }
 
-// A successful list read always carries "result" (BEHAVIOUR.md, People:
-// every reply is wrapped), an empty list included. Without it nothing was
-// said: taking it for "no records" made a reconcile miss the job or time log
-// an in-doubt add had created, and add it again (found by tests/hostile).
-CallError no_result(const std::string& endpoint) { return shape_error(endpoint, "no \"result\" in the reply"); }
+// People says "no records" in two ways besides an empty list (C2): status 0
+// without a "result" key, and the forms API's code 7024. Both are an empty
+// page. (A reconcile that reads such a page finds nothing: the intent is
+// dropped and the record read again, which is right when People holds
+// nothing; a server that drops "result" from a full page is not one we can
+// guard against by shape.)
+constexpr std::string_view kNoRecordsCode = "7024";
 
 // Built outside coroutine bodies: g++ 12 miscompiles aggregate
 // initialisation from string literals inside co_return.
@@ -103,6 +108,22 @@ PeopleJob parse_job(object o) {
 
 }  // namespace
 
+// People answers authorisation failures in its own envelope (C2): 7202 or
+// 7213 for a token it no longer takes (refresh once and repeat), 7218 for a
+// token without the scope. Only bodies that mention one of them are parsed.
+AuthSignal people_auth_check(const Response& res) {
+  const std::string_view b = res.body;
+  if (b.find("720") == std::string_view::npos && b.find("721") == std::string_view::npos) return AuthSignal::none;
+  auto env = parse_envelope(b);
+  const auto* e = std::get_if<Envelope>(&env);
+  if (!e || e->status != 1) return AuthSignal::none;
+  for (const auto& err : e->errors) {
+    if (err.code == "7218") return AuthSignal::scope_missing;
+    if (err.code == "7202" || err.code == "7213") return AuthSignal::token_rejected;
+  }
+  return AuthSignal::none;
+}
+
 std::variant<Envelope, std::string> parse_envelope(std::string_view body) {
   simdjson::dom::parser parser;
   element doc;
@@ -155,8 +176,139 @@ Outcome classify_people_error(std::string_view code, std::string_view message) {
   return Outcome::permanent;
 }
 
-PeopleClient::PeopleClient(ZohoApi& api, std::string people_url)
-    : api_(api), people_url_(std::move(people_url)) {}
+namespace {
+
+// Does an errorLog's echo of one value fit what an item sent? People echoes
+// items as it stored them (C2): an email in another case, the erecno or
+// employee id for an email, the job's name for its id, "01:00" for "1:00",
+// the date in the company format. yes: the same value; no: certainly another
+// item; unknown: the echo is in a form this side cannot compare.
+enum class Fit { yes, no, unknown };
+
+bool all_digits(std::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+Fit fit_user(const std::string& echo, const std::string& sent) {
+  if (echo.empty()) return Fit::unknown;
+  if (lower(echo) == lower(sent)) return Fit::yes;
+  // Two emails that differ are two people; an erecno or employee id echoed
+  // for an email (or the reverse) cannot be compared here.
+  const bool e_mail = echo.find('@') != std::string::npos, s_mail = sent.find('@') != std::string::npos;
+  return e_mail == s_mail ? Fit::no : Fit::unknown;
+}
+
+Fit fit_job(const std::string& echo, const std::string& sent) {
+  if (echo.empty()) return Fit::unknown;
+  if (echo == sent) return Fit::yes;
+  return all_digits(echo) ? Fit::no : Fit::unknown;  // a name echoed for the id
+}
+
+Fit fit_date(const std::string& echo, const std::string& sent, const std::string& company_format) {
+  if (echo.empty()) return Fit::unknown;
+  if (echo == sent) return Fit::yes;
+  auto d = parse_date_pattern(echo, "yyyy-MM-dd");
+  if (!d) d = parse_date_pattern(echo, company_format);
+  if (!d) return Fit::unknown;
+  return *d == sent ? Fit::yes : Fit::no;
+}
+
+// "01:30", "1:30", "1.5" -> minutes; -1 when unreadable.
+int minutes_of(const std::string& h) {
+  const auto c = h.find(':');
+  int hh = 0, mm = 0;
+  if (c != std::string::npos) {
+    auto [p1, e1] = std::from_chars(h.data(), h.data() + c, hh);
+    auto [p2, e2] = std::from_chars(h.data() + c + 1, h.data() + h.size(), mm);
+    if (e1 != std::errc{} || e2 != std::errc{} || p1 != h.data() + c || p2 != h.data() + h.size() || mm > 59)
+      return -1;
+    return hh * 60 + mm;
+  }
+  double v = 0;
+  auto [p, e] = std::from_chars(h.data(), h.data() + h.size(), v);
+  if (e != std::errc{} || p != h.data() + h.size() || v < 0 || v > 1e6) return -1;
+  return static_cast<int>(v * 60 + 0.5);
+}
+
+Fit fit_hours(const std::string& echo, const std::string& sent) {
+  if (echo.empty() || sent.empty()) return Fit::unknown;
+  const int a = minutes_of(echo), b = minutes_of(sent);
+  if (a < 0 || b < 0) return Fit::unknown;
+  return a == b ? Fit::yes : Fit::no;
+}
+
+bool may_be(const EchoedError& e, const TimelogInput& t, const std::string& company_format) {
+  return fit_user(e.user, t.user) != Fit::no && fit_job(e.job_id, t.job_id) != Fit::no &&
+         fit_date(e.date, t.date, company_format) != Fit::no && fit_hours(e.hours, t.hours) != Fit::no;
+}
+
+}  // namespace
+
+BulkTimelogResult match_bulk_result(const std::vector<TimelogInput>& items, const std::vector<EchoedError>& errors,
+                                    const std::vector<std::string>& added, const std::vector<std::string>& edited,
+                                    const std::string& company_format) {
+  BulkTimelogResult out;
+  out.items.resize(items.size());
+  std::vector<bool> failed(items.size(), false);
+  // Claim errors that fit exactly one unclaimed item, until nothing changes:
+  // the order of the errorLogs must not decide which item an error is for.
+  std::vector<bool> error_done(errors.size(), false);
+  for (bool progress = true; progress;) {
+    progress = false;
+    for (std::size_t e = 0; e < errors.size(); ++e) {
+      if (error_done[e]) continue;
+      std::size_t hits = 0, which = 0;
+      for (std::size_t i = 0; i < items.size(); ++i)
+        if (!failed[i] && may_be(errors[e], items[i], company_format)) ++hits, which = i;
+      if (hits != 1) continue;
+      failed[which] = error_done[e] = progress = true;
+      auto& r = out.items[which];
+      r.kind = TimelogItemResult::Kind::failed;
+      r.error_code = errors[e].code;
+      r.message = errors[e].message;
+      r.outcome = classify_people_error(r.error_code, r.message);
+    }
+  }
+  const bool errors_exact = std::all_of(error_done.begin(), error_done.end(), [](bool b) { return b; });
+  std::vector<std::size_t> adds;
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (failed[i]) continue;
+    auto& r = out.items[i];
+    if (!items[i].timelog_id.empty()) {
+      if (std::find(edited.begin(), edited.end(), items[i].timelog_id) != edited.end()) {
+        r.kind = TimelogItemResult::Kind::edited;
+        r.timelog_id = items[i].timelog_id;
+      } else {
+        r.outcome = Outcome::in_doubt;
+        r.message = "the edit is neither confirmed nor refused by the reply";
+      }
+      continue;
+    }
+    adds.push_back(i);
+  }
+  // Added ids go to items by position only when every other item is
+  // accounted for exactly: each error matched to one item, one id per add.
+  // Anything less and those adds are in doubt: People is read back
+  // (gettimelogs) before anything is sent again.
+  const bool by_position = errors_exact && adds.size() == added.size();
+  for (std::size_t k = 0; k < adds.size(); ++k) {
+    auto& r = out.items[adds[k]];
+    if (by_position && !added[k].empty()) {
+      r.kind = TimelogItemResult::Kind::added;
+      r.timelog_id = added[k];
+      continue;
+    }
+    r.kind = TimelogItemResult::Kind::failed;
+    r.outcome = Outcome::in_doubt;
+    r.message = by_position ? "the added id is not a string or a number"
+                            : "the reply's added ids and errors cannot be matched to the items exactly";
+  }
+  out.matched_by_order = by_position && adds.size() > 1;
+  return out;
+}
+
+PeopleClient::PeopleClient(ZohoApi& api, std::string people_url, std::string date_format)
+    : api_(api), people_url_(std::move(people_url)), date_format_(std::move(date_format)) {}
 
 Request PeopleClient::make(std::string_view endpoint, std::string_view path, Method m,
                            const std::vector<std::pair<std::string, std::string>>& params) const {
@@ -164,7 +316,16 @@ Request PeopleClient::make(std::string_view endpoint, std::string_view path, Met
   r.method = m;
   r.base_url = people_url_;
   r.endpoint = "people/" + std::string(endpoint);
-  r.idempotent = m == Method::get;
+  r.scope = std::string(scopes::people(endpoint));
+  r.auth_check = &people_auth_check;
+  // Reads, and writes that set a state (a status, a job's fields, a
+  // deletion): sending one twice changes nothing more, so ZohoApi retries
+  // them on a 5xx. Adds (insertRecord, addjob, addupdatetimelogs) are never
+  // resent blindly: they are in doubt and read back.
+  static constexpr std::string_view kResendable[] = {"modifyjobstatus", "updateRecord", "modifyjob", "deletejob",
+                                                     "deletetimelog"};
+  r.idempotent = m == Method::get ||
+                 std::find(std::begin(kResendable), std::end(kResendable), endpoint) != std::end(kResendable);
   const std::string q = query_string(params);
   if (m == Method::get) {
     r.target = std::string(path) + (q.empty() ? "" : "?" + q);
@@ -179,7 +340,7 @@ Request PeopleClient::make(std::string_view endpoint, std::string_view path, Met
 
 boost::asio::awaitable<Expected<Envelope>> PeopleClient::exchange(Request r) {
   const std::string endpoint = r.endpoint;
-  const bool write = !r.idempotent;
+  const bool write = r.method != Method::get;
   ApiResult res = co_await api_.call(std::move(r));
   if (auto* e = std::get_if<CallError>(&res)) co_return *e;
   const Response& http = std::get<Response>(res);
@@ -190,6 +351,11 @@ boost::asio::awaitable<Expected<Envelope>> PeopleClient::exchange(Request r) {
                           write ? Outcome::in_doubt : Outcome::retry);
   }
   Envelope& e = std::get<Envelope>(env);
+  if (e.status == 1 && !e.errors.empty() && e.errors.front().code == kNoRecordsCode) {
+    e.status = 0;  // "No records found": an empty page
+    e.errors.clear();
+    e.result_json.clear();
+  }
   if (e.status == 1) {
     const PeopleErrorItem first = e.errors.empty() ? PeopleErrorItem{"", e.message} : e.errors.front();
     const Outcome o = classify_people_error(first.code, first.message.empty() ? e.message : first.message);
@@ -215,7 +381,7 @@ boost::asio::awaitable<Expected<Page<PeopleProject>>> PeopleClient::get_projects
   const Envelope& e = std::get<Envelope>(env);
   Page<PeopleProject> page;
   page.more = e.next_available;
-  if (e.result_json.empty()) co_return no_result("people/getprojects");
+  if (e.result_json.empty()) co_return page;  // no records
   simdjson::dom::parser parser;
   simdjson::dom::array arr;
   if (parser.parse(e.result_json).get_array().get(arr) != simdjson::SUCCESS)
@@ -235,6 +401,8 @@ boost::asio::awaitable<Expected<Page<PeopleJob>>> PeopleClient::get_jobs(const J
   add_if(p, "projectId", q.project_id);
   add_if(p, "jobStatus", q.job_status);
   if (q.fetch_logged_hours) p.emplace_back("fetchLoggedHrs", "true");
+  // Dates come back in this format rather than the company's (documented parameter).
+  if (q.date_format) p.emplace_back("dateFormat", *q.date_format);
   p.emplace_back("sIndex", std::to_string(q.s_index));
   p.emplace_back("limit", std::to_string(q.limit));
   Request req = make("getjobs", "/people/api/timetracker/getjobs", Method::get, p);
@@ -243,7 +411,7 @@ boost::asio::awaitable<Expected<Page<PeopleJob>>> PeopleClient::get_jobs(const J
   const Envelope& e = std::get<Envelope>(env);
   Page<PeopleJob> page;
   page.more = e.next_available;
-  if (e.result_json.empty()) co_return no_result("people/getjobs");
+  if (e.result_json.empty()) co_return page;  // no records
   simdjson::dom::parser parser;
   simdjson::dom::array arr;
   if (parser.parse(e.result_json).get_array().get(arr) != simdjson::SUCCESS)
@@ -290,25 +458,37 @@ std::vector<std::pair<std::string, std::string>> job_params(const JobInput& j) {
   return p;
 }
 
-// The forms API's inputData for P_TimesheetJob.
-std::string job_input_data(const JobInput& j) {
+// The forms API's inputData for P_TimesheetJob, with only the form's
+// documented labels (C: anything else is refused with 7013): dates in the
+// organisation's company date format (the forms API has no dateFormat
+// parameter), assignees as erecnos with their hours and rates in the same
+// order. There is no description label: JobInput::description goes only to
+// the deprecated addjob / modifyjob. ratePerHour is each assignee's rate
+// where the assignee has none.
+Expected<std::string> job_input_data(const JobInput& j, const std::string& date_format, const std::string& endpoint) {
   json::Writer w;
   w.begin_object();
   if (!j.name.empty()) w.field("Job_Name", j.name);
   if (!j.project_id.empty()) w.field("Project", j.project_id);
-  if (!j.from_date.empty()) w.field("StartDate", j.from_date);
-  if (!j.to_date.empty()) w.field("EndDate", j.to_date);
-  if (!j.description.empty()) w.field("Description", j.description);
+  for (auto [label, ymd] : {std::pair{"StartDate", &j.from_date}, std::pair{"EndDate", &j.to_date}}) {
+    if (ymd->empty()) continue;
+    auto d = format_date_pattern(*ymd, date_format);
+    if (!d) return permanent_error(endpoint + ": " + label + " '" + *ymd + "' is not a yyyy-MM-dd date");
+    w.field(label, *d);
+  }
   if (!j.assignees.empty()) {
     std::vector<std::string> who, hours, rates;
+    bool any_hours = false, any_rate = false;
     for (const auto& a : j.assignees) {
       who.push_back(a.assigned_to);
       hours.push_back(a.hours);
-      rates.push_back(a.rate);
+      rates.push_back(a.rate.empty() ? j.rate_per_hour : a.rate);
+      any_hours |= !hours.back().empty();
+      any_rate |= !rates.back().empty();
     }
     w.field("Assignees", join(who, ';'));
-    w.field("AssigneeHours", join(hours, ';'));
-    w.field("AssigneeRate", join(rates, ';'));
+    if (any_hours) w.field("AssigneeHours", join(hours, ';'));
+    if (any_rate) w.field("AssigneeRate", join(rates, ';'));
   }
   w.end_object();
   return w.str();
@@ -340,8 +520,10 @@ boost::asio::awaitable<Expected<std::string>> PeopleClient::add_job(const JobInp
 }
 
 boost::asio::awaitable<Expected<std::string>> PeopleClient::insert_job_record(const JobInput& job) {
-  Request req = make("insertRecord", "/people/api/forms/json/P_TimesheetJob/insertRecord",
-                                    Method::post, {{"inputData", job_input_data(job)}});
+  auto data = job_input_data(job, date_format_, "people/insertRecord");
+  if (auto* e = std::get_if<CallError>(&data)) co_return *e;
+  Request req = make("insertRecord", "/people/api/forms/json/P_TimesheetJob/insertRecord", Method::post,
+                     {{"inputData", std::get<std::string>(data)}});
   auto env = co_await exchange(std::move(req));
   if (auto* err = std::get_if<CallError>(&env)) co_return *err;
   std::string id = id_from_result(std::get<Envelope>(env).result_json, "pkId");
@@ -351,8 +533,10 @@ boost::asio::awaitable<Expected<std::string>> PeopleClient::insert_job_record(co
 
 boost::asio::awaitable<Expected<std::string>> PeopleClient::update_job_record(const std::string& record_id,
                                                                              const JobInput& job) {
-  Request req = make("updateRecord", "/people/api/forms/json/P_TimesheetJob/updateRecord",
-                                    Method::post, {{"recordId", record_id}, {"inputData", job_input_data(job)}});
+  auto data = job_input_data(job, date_format_, "people/updateRecord");
+  if (auto* e = std::get_if<CallError>(&data)) co_return *e;
+  Request req = make("updateRecord", "/people/api/forms/json/P_TimesheetJob/updateRecord", Method::post,
+                     {{"recordId", record_id}, {"inputData", std::get<std::string>(data)}});
   auto env = co_await exchange(std::move(req));
   if (auto* err = std::get_if<CallError>(&env)) co_return *err;
   co_return record_id;
@@ -383,6 +567,100 @@ boost::asio::awaitable<Expected<bool>> PeopleClient::delete_jobs(const std::vect
   auto env = co_await exchange(std::move(req));
   if (auto* err = std::get_if<CallError>(&env)) co_return *err;
   co_return true;
+}
+
+namespace {
+
+// The first of `keys` present in `o`, as text.
+std::string first_field(object o, std::initializer_list<std::string_view> keys) {
+  for (auto k : keys) {
+    std::string v = field(o, k);
+    if (!v.empty()) return v;
+  }
+  return "";
+}
+
+// The employee view answers a bare JSON array of rows keyed by the view's
+// column labels (C: the vendor's fetch-record page; C2: real clients), the
+// erecno in "recordId".
+std::optional<PeopleEmployee> parse_employee_rows(simdjson::dom::array rows, const std::string& who) {
+  const bool by_email = who.find('@') != std::string::npos;
+  for (element el : rows) {
+    object o;
+    if (el.get_object().get(o) != simdjson::SUCCESS) continue;
+    PeopleEmployee e;
+    e.erecno = first_field(o, {"recordId", "Zoho_ID", "erecno", "EmployeeRecordId"});
+    // The email column's label depends on the view ("Email ID", "Email
+    // address", "EmailID"): any column whose label says email and holds it.
+    for (auto [key, value] : o)
+      if (lower(key).find("email") != std::string::npos && (e.email.empty() || lower(text(value)) == lower(who)))
+        e.email = text(value);
+    e.employee_id = first_field(o, {"EmployeeID", "Employee ID", "Employee_ID", "EMPLOYEEID"});
+    if (e.erecno.empty()) continue;
+    // The search may be a "contains" match: take only the exact person.
+    if (by_email ? lower(e.email) == lower(who) : e.employee_id == who) return e;
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+boost::asio::awaitable<Expected<bool>> PeopleClient::probe_write(const std::string& endpoint) {
+  Request req;
+  if (endpoint == "insertRecord")
+    req = make(endpoint, "/people/api/forms/json/P_TimesheetJob/insertRecord", Method::post, {{"inputData", "{}"}});
+  else if (endpoint == "updateRecord")
+    req = make(endpoint, "/people/api/forms/json/P_TimesheetJob/updateRecord", Method::post,
+               {{"recordId", "0"}, {"inputData", "{}"}});
+  else if (endpoint == "addupdatetimelogs")
+    req = make(endpoint, "/people/api/timetracker/addupdatetimelogs", Method::post, {{"timelogs", "[]"}});
+  else if (endpoint == "modifyjobstatus")
+    req = make(endpoint, "/people/api/timetracker/modifyjobstatus", Method::post,
+               {{"jobId", "0"}, {"jobStatus", "In-Progress"}});
+  else if (endpoint == "deletejob")
+    req = make(endpoint, "/people/api/timetracker/deletejob", Method::post, {{"jobId", "0"}});
+  else if (endpoint == "deletetimelog")
+    req = make(endpoint, "/people/api/timetracker/deletetimelog", Method::post, {{"timeLogId", "0"}});
+  else
+    co_return permanent_error("people/" + endpoint + ": no probe for this endpoint");
+  req.idempotent = true;  // nothing is written: a 5xx may be retried
+  auto env = co_await exchange(std::move(req));
+  if (auto* e = std::get_if<CallError>(&env)) {
+    if (e->outcome == Outcome::permanent) co_return true;  // refused for its input: the scope is there
+    co_return *e;
+  }
+  co_return true;
+}
+
+boost::asio::awaitable<Expected<std::optional<PeopleEmployee>>> PeopleClient::find_employee(const std::string& who) {
+  const std::string ep = "people/records";
+  const bool by_email = who.find('@') != std::string::npos;
+  Request req = make("records", "/people/api/forms/P_EmployeeView/records", Method::get,
+                     {{"searchColumn", by_email ? "EMPLOYEEMAILALIAS" : "EMPLOYEEID"}, {"searchValue", who}});
+  ApiResult res = co_await api_.call(std::move(req));
+  if (auto* e = std::get_if<CallError>(&res)) co_return *e;
+  const std::string& body = std::get<Response>(res).body;
+  // The view answers a bare list of rows; "no records" and errors come in
+  // People's envelope.
+  simdjson::dom::parser parser;
+  simdjson::dom::array rows;
+  if (!body.empty() && parser.parse(body.data(), body.size()).get_array().get(rows) == simdjson::SUCCESS)
+    co_return parse_employee_rows(rows, who);
+  auto env = parse_envelope(body);
+  if (auto* problem = std::get_if<std::string>(&env)) co_return shape_error(ep, *problem);
+  Envelope& e = std::get<Envelope>(env);
+  if (e.status == 1) {
+    const PeopleErrorItem first = e.errors.empty() ? PeopleErrorItem{"", e.message} : e.errors.front();
+    if (first.code == kNoRecordsCode) co_return std::optional<PeopleEmployee>{};
+    const Outcome o = classify_people_error(first.code, first.message);
+    if (o == Outcome::locked) api_.gate().limited(ep, LimitSignal::locked, std::nullopt);
+    co_return CallError{o, ep + ": error " + first.code + ": " + first.message, first.code, std::nullopt};
+  }
+  if (e.result_json.empty()) co_return std::optional<PeopleEmployee>{};
+  simdjson::dom::parser inner;
+  if (inner.parse(e.result_json).get_array().get(rows) != simdjson::SUCCESS)
+    co_return shape_error(ep, "result is not a list of employee records");
+  co_return parse_employee_rows(rows, who);
 }
 
 boost::asio::awaitable<Expected<BulkTimelogResult>> PeopleClient::add_update_timelogs(
@@ -451,28 +729,13 @@ boost::asio::awaitable<Expected<BulkTimelogResult>> PeopleClient::add_update_tim
   }
   if (status != "0" && status != "1" && status != "2") co_return shape_error(ep, "no envelope status", Outcome::in_doubt);
 
-  BulkTimelogResult out;
-  out.items.resize(items.size());
-  std::vector<bool> failed(items.size(), false);
+  std::vector<EchoedError> echoed;
   if (have_logs) {
     for (element el : error_logs) {
       object o;
       if (el.get_object().get(o) != simdjson::SUCCESS) continue;
-      const std::string user = field(o, "user"), date = field(o, "date"), job = field(o, "jobId"),
-                        hours = field(o, "hours");
-      // Match the error to the first unmatched item with the same user,
-      // date and job (and hours when given).
-      for (std::size_t i = 0; i < items.size(); ++i) {
-        if (failed[i] || items[i].user != user || items[i].date != date || items[i].job_id != job) continue;
-        if (!hours.empty() && !items[i].hours.empty() && items[i].hours != hours) continue;
-        failed[i] = true;
-        auto& r = out.items[i];
-        r.kind = TimelogItemResult::Kind::failed;
-        r.error_code = field(o, "errorCode");
-        r.message = field(o, "message");
-        r.outcome = classify_people_error(r.error_code, r.message);
-        break;
-      }
+      echoed.push_back({field(o, "user"), field(o, "date"), field(o, "jobId"), field(o, "hours"),
+                        field(o, "errorCode"), field(o, "message")});
     }
   }
   std::vector<std::string> added, edited;
@@ -481,34 +744,7 @@ boost::asio::awaitable<Expected<BulkTimelogResult>> PeopleClient::add_update_tim
     for (element id : ids) added.push_back(text(id));
   if (have_result && result["editedTimelogIds"].get_array().get(ids) == simdjson::SUCCESS)
     for (element id : ids) edited.push_back(text(id));
-
-  std::size_t next_added = 0;
-  std::size_t unmatched_errors = 0;
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (failed[i]) continue;
-    auto& r = out.items[i];
-    if (!items[i].timelog_id.empty() &&
-        std::find(edited.begin(), edited.end(), items[i].timelog_id) != edited.end()) {
-      r.kind = TimelogItemResult::Kind::edited;
-      r.timelog_id = items[i].timelog_id;
-    } else if (items[i].timelog_id.empty() && next_added < added.size() && !added[next_added].empty()) {
-      r.kind = TimelogItemResult::Kind::added;
-      r.timelog_id = added[next_added++];
-      out.matched_by_order = true;
-    } else {
-      // An added id that is not a string or a number ({} or null) confirms
-      // nothing but keeps its place (found by fuzz/people_client.cpp: the
-      // item was "added" with an empty People id).
-      if (items[i].timelog_id.empty() && next_added < added.size()) ++next_added;
-      // Neither confirmed nor reported failed: we cannot tell what happened.
-      r.kind = TimelogItemResult::Kind::failed;
-      r.outcome = Outcome::in_doubt;
-      r.message = "not confirmed by the reply";
-      ++unmatched_errors;
-    }
-  }
-  (void)unmatched_errors;
-  co_return out;
+  co_return match_bulk_result(items, echoed, added, edited, date_format_);
 }
 
 boost::asio::awaitable<Expected<Page<PeopleTimelog>>> PeopleClient::get_timelogs(const TimelogQuery& q) {
@@ -516,7 +752,7 @@ boost::asio::awaitable<Expected<Page<PeopleTimelog>>> PeopleClient::get_timelogs
   add_if(p, "jobId", q.job_id);
   add_if(p, "fromDate", q.from_date);
   add_if(p, "toDate", q.to_date);
-  p.emplace_back("dateFormat", "yyyy-MM-dd");
+  if (q.date_format) p.emplace_back("dateFormat", *q.date_format);
   p.emplace_back("sIndex", std::to_string(q.s_index));
   p.emplace_back("limit", std::to_string(q.limit));
   Request req = make("gettimelogs", "/people/api/timetracker/gettimelogs", Method::get, p);
@@ -525,7 +761,7 @@ boost::asio::awaitable<Expected<Page<PeopleTimelog>>> PeopleClient::get_timelogs
   const Envelope& e = std::get<Envelope>(env);
   Page<PeopleTimelog> page;
   page.more = e.next_available;
-  if (e.result_json.empty()) co_return no_result("people/gettimelogs");
+  if (e.result_json.empty()) co_return page;  // no records
   simdjson::dom::parser parser;
   simdjson::dom::array arr;
   if (parser.parse(e.result_json).get_array().get(arr) != simdjson::SUCCESS)
@@ -545,6 +781,8 @@ boost::asio::awaitable<Expected<Page<PeopleTimelog>>> PeopleClient::get_timelogs
     if (t.billable_status.empty()) t.billable_status = field(o, "billableStatus");
     t.work_item = field(o, "workItem");
     t.description = field(o, "description");
+    t.erecno = field(o, "erecno");
+    t.job_name = field(o, "jobName");
     if (t.id.empty()) co_return shape_error("people/gettimelogs", "time log without timelogId");
     page.items.push_back(std::move(t));
   }

@@ -5,6 +5,7 @@
 #include "common/log.hpp"
 #include "common/redact.hpp"
 #include "common/timefmt.hpp"
+#include "connectors/scopes.hpp"
 #include "daemon/cli.hpp"
 #include "daemon/demo.hpp"
 #include "daemon/exit_codes.hpp"
@@ -80,7 +81,7 @@ int cmd_check(const cli::Options& o, AppIo& io) {
   for (const auto& s : cfg.streams) io.out << "  " << config::describe(s) << "\n";
   if (o.online) {
     setup_logging(o, l.config.get(), io);
-    io.out << "online check (reads only):\n";
+    io.out << "online check (reads, and probes that write nothing):\n";
     const int code = runtime::check_online(cfg, io.clock, io.out);
     io.out << (code == 0 ? "online: ok\n" : "online: FAILED\n");
     return code;
@@ -160,6 +161,22 @@ int cmd_run(const cli::Options& o, AppIo& io) {
   return runtime::run(*l.config, *store, ro, io.clock, io.out);
 }
 
+// `auth --scopes` / `auth --code`: both work before the refresh token file
+// exists (a first install), so the config is read without secrets (auth
+// --code then needs client_id and client_secret, which are checked there).
+int cmd_auth(const cli::Options& o, AppIo& io) {
+  Loaded l = load(o, io, false);
+  if (!l.config) return l.exit_code;
+  if (o.scopes) {
+    const auto needs = connectors::scopes::needed(*l.config);
+    io.out << connectors::scopes::joined(needs) << "\n";
+    for (const auto& n : needs) io.err << "  " << n.scope << ": " << n.why << "\n";
+    return to_int(ExitCode::ok);
+  }
+  setup_logging(o, l.config.get(), io);
+  return runtime::auth_with_code(*l.config, *o.grant_code, io.clock, io.out, io.err);
+}
+
 }  // namespace
 
 int run_app(const std::vector<std::string>& args, AppIo& io) {
@@ -178,6 +195,7 @@ int run_app(const std::vector<std::string>& args, AppIo& io) {
       case cli::Command::retry: return cmd_retry(o, io);
       case cli::Command::reset: return cmd_reset(o, io);
       case cli::Command::demo: return cmd_demo(o, io);
+      case cli::Command::auth: return cmd_auth(o, io);
       case cli::Command::run: return cmd_run(o, io);
     }
   } catch (const state::StoreError& e) {

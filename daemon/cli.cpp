@@ -17,6 +17,7 @@ std::string_view command_name(Command c) {
     case Command::retry: return "retry";
     case Command::reset: return "reset";
     case Command::demo: return "demo";
+    case Command::auth: return "auth";
     case Command::help: return "help";
     case Command::version: return "version";
   }
@@ -32,13 +33,14 @@ const std::map<Command, std::set<std::string>>& allowed() {
       {Command::retry, {"-c", "--stream", "--log-format", "--log-level"}},
       {Command::reset, {"-c", "--stream", "--to", "--log-format", "--log-level"}},
       {Command::demo, {"--log-format", "--log-level"}},
+      {Command::auth, {"-c", "--scopes", "--code", "--log-format", "--log-level"}},
   };
   return table;
 }
 
 bool takes_value(const std::string& opt) {
   return opt == "-c" || opt == "--since" || opt == "--stream" || opt == "--log-format" || opt == "--log-level" ||
-         opt == "--to";
+         opt == "--to" || opt == "--code";
 }
 
 }  // namespace
@@ -60,7 +62,8 @@ std::variant<Options, UsageError> parse(const std::vector<std::string>& args) {
   if (!args.empty() && !args[0].empty() && args[0][0] != '-') {
     static const std::map<std::string, Command> commands{{"check", Command::check}, {"status", Command::status},
                                                          {"retry", Command::retry}, {"reset", Command::reset},
-                                                         {"demo", Command::demo},   {"help", Command::help},
+                                                         {"demo", Command::demo},   {"auth", Command::auth},
+                                                         {"help", Command::help},
                                                          {"version", Command::version}};
     auto it = commands.find(args[0]);
     if (it == commands.end()) return UsageError{"unknown command '" + args[0] + "'"};
@@ -84,7 +87,8 @@ std::variant<Options, UsageError> parse(const std::vector<std::string>& args) {
     if (opt.empty() || opt[0] != '-') return UsageError{"unexpected argument '" + args[i] + "'"};
     if (!ok.count(opt)) {
       static const std::set<std::string> known{"-c", "--run-once", "--dry-run", "--since", "--stream", "--log-format",
-                                               "--log-level", "--json", "--online", "--to"};
+                                               "--log-level", "--json", "--online", "--to", "--scopes",
+                                               "--code"};
       if (!known.count(opt)) return UsageError{"unknown option '" + opt + "'"};
       return UsageError{"option '" + opt + "' does not apply to " + std::string(command_name(o.command))};
     }
@@ -102,6 +106,8 @@ std::variant<Options, UsageError> parse(const std::vector<std::string>& args) {
     else if (opt == "--dry-run") o.dry_run = true;
     else if (opt == "--json") o.json = true;
     else if (opt == "--online") o.online = true;
+    else if (opt == "--scopes") o.scopes = true;
+    else if (opt == "--code") o.grant_code = *value;
     else if (opt == "--stream") {
       if (std::find(o.streams.begin(), o.streams.end(), *value) == o.streams.end()) o.streams.push_back(*value);
     } else if (opt == "--log-format") {
@@ -126,6 +132,8 @@ std::variant<Options, UsageError> parse(const std::vector<std::string>& args) {
     if (o.since && !o.run_once) return UsageError{"--since needs --run-once"};
     if (o.json && !o.dry_run) return UsageError{"--json applies to --dry-run (and to status)"};
   }
+  if (o.command == Command::auth && o.scopes == o.grant_code.has_value())
+    return UsageError{"auth needs exactly one of --scopes and --code CODE"};
   if (o.command == Command::reset && o.streams.size() != 1) return UsageError{"reset needs exactly one --stream NAME"};
   if (o.command == Command::retry && o.streams.size() > 1) return UsageError{"retry takes at most one --stream NAME"};
   return o;
@@ -137,14 +145,17 @@ std::string help_text() {
 Usage:
   peoplesync [-c FILE] [--run-once] [--dry-run [--json]] [--since TIME] [--stream NAME]...
              [--log-format text|json] [--log-level LEVEL]
-  peoplesync check  [-c FILE] [--online]          validate the config (--online: also refresh the
-                                                  token and read once per endpoint)
+  peoplesync check  [-c FILE] [--online]          validate the config (--online: the read-only
+                                                  preflight: scopes, date format, fields)
   peoplesync status [-c FILE] [--json]            checkpoints, lag, outbox, dead letters, limiter
                                                   and lock state
   peoplesync retry  [-c FILE] [--stream NAME]     put dead-lettered records back in the queue
   peoplesync reset  [-c FILE] --stream NAME [--to TIME]
                                                   move one stream's checkpoint (explicit, logged)
   peoplesync demo                                 the whole flow against the bundled sandbox
+  peoplesync auth   [-c FILE] --scopes            print the OAuth scopes this config needs, comma-separated
+  peoplesync auth   [-c FILE] --code CODE         exchange a Self Client grant code for a refresh token,
+                                                  stored in zoho.refresh_token_file (0600), then try it
   peoplesync --help | --version
 
 Options:

@@ -10,7 +10,7 @@
 
 namespace peoplesync::cli {
 
-enum class Command { run, check, status, retry, reset, demo, help, version };
+enum class Command { run, check, status, retry, reset, demo, auth, help, version };
 
 struct Options {
   Command command = Command::run;
@@ -25,6 +25,8 @@ struct Options {
   bool json = false;                       // status --json, --dry-run --json
   bool online = false;                     // check --online
   std::optional<std::string> reset_to;     // reset --to TIME (raw text)
+  bool scopes = false;                     // auth --scopes
+  std::optional<std::string> grant_code;   // auth --code CODE
 };
 
 struct UsageError {

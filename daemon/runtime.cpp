@@ -2,6 +2,10 @@
 
 #include <unistd.h>
 
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -24,10 +28,12 @@
 #include "daemon/notify.hpp"
 #include "connectors/beast_transport.hpp"
 #include "connectors/crm.hpp"
+#include "connectors/oauth.hpp"
 #include "connectors/people.hpp"
 #include "daemon/exit_codes.hpp"
 #include "state/store.hpp"
 #include "sync/engine.hpp"
+#include "sync/preflight.hpp"
 #include "sync/scheduler.hpp"
 
 namespace peoplesync::runtime {
@@ -82,6 +88,23 @@ int exit_code_of(sync::RunOutcome o) {
     case sync::RunOutcome::auth: return to_int(ExitCode::auth);
   }
   return to_int(ExitCode::temporary);
+}
+
+int exit_code_of(sync::Check::Kind k) {
+  switch (k) {
+    case sync::Check::Kind::auth: return to_int(ExitCode::auth);
+    case sync::Check::Kind::config: return to_int(ExitCode::config);
+    case sync::Check::Kind::temporary: return to_int(ExitCode::temporary);
+  }
+  return to_int(ExitCode::temporary);
+}
+
+std::vector<std::string> preflight_failures(const sync::PreflightReport& pf) {
+  std::vector<std::string> out;
+  for (const auto& c : pf.checks)
+    if (c.status == sync::Check::Status::failed)
+      out.push_back(c.name + ": " + c.detail + (c.fix.empty() ? "" : " (fix: " + c.fix + ")"));
+  return out;
 }
 
 std::string summary_line(const sync::RunReport& r) {
@@ -158,7 +181,7 @@ struct Stack {
         api(transport, tokens, clock, sleeper, random),
         scheduler(cfg.limits, &store, clock, sleeper),
         crm(api, cfg.zoho.crm_url),
-        people(api, cfg.zoho.people_url),
+        people(api, cfg.zoho.people_url, cfg.people.date_format),
         engine(cfg, store, crm, people, clock, eo) {
     api.set_gate(scheduler);
     // A one-shot run does not sit out a long outage of the accounts server.
@@ -405,12 +428,37 @@ int run(const config::Config& initial, state::Store& store, const RunOptions& op
             notifier.ready();
           }
         }
+        bool preflight_ok = eo.dry_run;  // a dry run writes nothing: no preflight
         while (!stopping) {
           if (pending) {
             cfg = pending;
             pending.reset();
             stack = std::make_unique<Stack>(*cfg, store, transport, clock, sleeper, random, eo, !daemon);
             stack->engine.on_progress(on_progress);
+            preflight_ok = false;  // a reload is checked again before it writes
+          }
+          if (!preflight_ok) {
+            const sync::PreflightReport pf =
+                co_await sync::preflight(*cfg, stack->tokens, stack->crm, stack->people, clock);
+            live.preflight_failures = preflight_failures(pf);
+            preflight_ok = pf.ok();
+            if (daemon) ready = preflight_ok;
+            if (!preflight_ok) {
+              for (const auto& f : live.preflight_failures) log.error("preflight: {}", f);
+              if (!daemon) {
+                out << "preflight failed; nothing was written:\n" << sync::format_report(pf);
+                exit_code = exit_code_of(pf.worst());
+                break;
+              }
+              live.summary = "preflight failed, nothing is written: " + live.preflight_failures.front();
+              notifier.status(live.summary);
+              if (stopping) break;
+              log.info("preflight runs again in {}", config::format_duration(cfg->service.poll_interval));
+              poll_timer.expires_after(cfg->service.poll_interval);
+              co_await poll_timer.async_wait(asio::as_tuple(asio::use_awaitable));
+              continue;
+            }
+            log.info("preflight: {} check(s) passed", pf.checks.size());
           }
           const std::int64_t run_id = eo.dry_run ? 0 : store.begin_run(mode);
           const SysTime started = clock.now();
@@ -497,62 +545,104 @@ int check_online(const config::Config& cfg, const Clock& clock, std::ostream& ou
   connectors::AsioSleeper sleeper;
   SystemRandom random;
   connectors::TokenProvider tokens(*transport, cfg.zoho, clock, sleeper, random);
+  tokens.set_max_attempts(3);
   connectors::ZohoApi api(*transport, tokens, clock, sleeper, random, connectors::BackoffPolicy{Millis{500}, Millis{5000}, 2});
   connectors::CrmClient crm(api, cfg.zoho.crm_url);
-  connectors::PeopleClient people(api, cfg.zoho.people_url);
-  int code = to_int(ExitCode::ok);
-  auto fail = [&](const connectors::CallError& e) {
-    out << "  FAILED: " << e.message << "\n";
-    const int c = e.outcome == connectors::Outcome::auth ? to_int(ExitCode::auth) : to_int(ExitCode::temporary);
-    if (code != to_int(ExitCode::auth)) code = c;
-  };
+  connectors::PeopleClient people(api, cfg.zoho.people_url, cfg.people.date_format);
+  sync::PreflightReport report;
   boost::asio::co_spawn(
       io,
       [&]() -> boost::asio::awaitable<void> {
-        out << "token: " << cfg.zoho.accounts_url << "\n";
-        auto t = co_await tokens.access_token();
-        if (auto* e = std::get_if<connectors::CallError>(&t)) {
-          fail(*e);
+        report = co_await sync::preflight(cfg, tokens, crm, people, clock);
+        io.stop();
+      },
+      boost::asio::detached);
+  io.run();
+  out << sync::format_report(report);
+  return report.ok() ? to_int(ExitCode::ok) : exit_code_of(report.worst());
+}
+
+namespace {
+
+// Writes `text` to `path` as a new file of mode 0600, atomically (a temporary
+// file in the same directory, then rename); the error text on failure.
+std::optional<std::string> write_private_file(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".XXXXXX";
+  const int fd = ::mkstemp(tmp.data());  // created 0600
+  if (fd < 0) return "cannot create a file beside " + path + ": " + std::strerror(errno);
+  const std::string line = text + "\n";
+  const bool written = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size()) && ::fsync(fd) == 0;
+  const int saved = errno;
+  ::close(fd);
+  if (!written || ::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int e = written ? errno : saved;
+    ::unlink(tmp.c_str());
+    return "cannot write " + path + ": " + std::strerror(e);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+int auth_with_code(const config::Config& cfg, const std::string& code, const Clock& clock, std::ostream& out,
+                   std::ostream& err) {
+  if (!cfg.zoho.refresh_token_file) {
+    err << "peoplesync auth: zoho.refresh_token_file is not set in " << cfg.file
+        << ": set it to where the refresh token goes (e.g. /etc/peoplesync/refresh_token)\n";
+    return to_int(ExitCode::config);
+  }
+  if (cfg.zoho.client_id.empty() || cfg.zoho.client_secret.empty()) {
+    err << "peoplesync auth: zoho.client_id and zoho.client_secret are needed to exchange the code\n";
+    return to_int(ExitCode::config);
+  }
+  boost::asio::io_context io;
+  connectors::TransportOptions topt;
+  topt.connect_timeout = cfg.zoho.timeouts.connect;
+  topt.request_timeout = cfg.zoho.timeouts.request;
+  topt.ca_file = cfg.zoho.ca_file;
+  auto transport = connectors::make_beast_transport(io.get_executor(), topt);
+  connectors::AsioSleeper sleeper;
+  SystemRandom random;
+  config::Zoho zoho = cfg.zoho;
+  int code_out = to_int(ExitCode::ok);
+  boost::asio::co_spawn(
+      io,
+      [&]() -> boost::asio::awaitable<void> {
+        auto got = co_await connectors::exchange_grant_code(*transport, zoho, code);
+        if (auto* e = std::get_if<connectors::CallError>(&got)) {
+          err << "peoplesync auth: " << e->message << "\n";
+          code_out = e->outcome == connectors::Outcome::auth ? to_int(ExitCode::auth) : to_int(ExitCode::temporary);
           io.stop();
           co_return;
         }
-        out << "  ok: access token obtained\n";
-        std::set<std::string> modules;
-        bool people_jobs = false;
-        for (const auto& s : cfg.streams) {
-          if (const auto* c = std::get_if<config::CrmSource>(&s.from)) modules.insert(c->module);
-          else people_jobs = true;
-          if (s.module) modules.insert(*s.module);
-          if (s.to != config::Target::crm_update) people_jobs = true;
+        const auto& reply = std::get<connectors::TokenReply>(got);
+        if (auto problem = write_private_file(*zoho.refresh_token_file, reply.refresh_token)) {
+          err << "peoplesync auth: " << *problem << "\n";
+          code_out = to_int(ExitCode::config);
+          io.stop();
+          co_return;
         }
-        for (const auto& m : modules) {
-          connectors::CrmQuery q;
-          q.module = m;
-          q.per_page = 1;
-          q.fields = {"Modified_Time"};
-          out << "crm " << m << ": " << cfg.zoho.crm_url << "\n";
-          auto r = co_await crm.get_page(q);
-          if (auto* e = std::get_if<connectors::CallError>(&r)) fail(*e);
-          else out << "  ok: readable\n";
-        }
-        if (people_jobs) {
-          out << "people getprojects: " << cfg.zoho.people_url << "\n";
-          auto p = co_await people.get_projects(0, 1);
-          if (auto* e = std::get_if<connectors::CallError>(&p)) fail(*e);
-          else out << "  ok: readable\n";
-          connectors::JobQuery jq;
-          jq.limit = 1;
-          jq.fetch_logged_hours = false;
-          out << "people getjobs:\n";
-          auto j = co_await people.get_jobs(jq);
-          if (auto* e = std::get_if<connectors::CallError>(&j)) fail(*e);
-          else out << "  ok: readable\n";
+        out << "refresh token stored in " << *zoho.refresh_token_file << " (mode 0600)\n";
+        if (!reply.api_domain.empty() && reply.api_domain != zoho.crm_url)
+          out << "note: Zoho says this account's API host is " << reply.api_domain << ", but zoho.crm_url is "
+              << zoho.crm_url << ": check zoho.data_center\n";
+        // Tried once: a refresh with the new token.
+        zoho.refresh_token.value = reply.refresh_token;
+        zoho.refresh_token.source = "zoho.refresh_token_file " + *zoho.refresh_token_file;
+        connectors::TokenProvider tokens(*transport, zoho, clock, sleeper, random);
+        tokens.set_max_attempts(2);
+        auto t = co_await tokens.access_token();
+        if (auto* e = std::get_if<connectors::CallError>(&t)) {
+          err << "peoplesync auth: the new refresh token did not work: " << e->message << "\n";
+          code_out = e->outcome == connectors::Outcome::auth ? to_int(ExitCode::auth) : to_int(ExitCode::temporary);
+        } else {
+          out << "ok: the refresh token works (an access token was obtained from " << zoho.accounts_url << ")\n";
         }
         io.stop();
       },
       boost::asio::detached);
   io.run();
-  return code;
+  return code_out;
 }
 
 std::optional<std::string> https_get(const std::string& base_url, const std::string& target,

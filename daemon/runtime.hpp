@@ -47,6 +47,12 @@ namespace peoplesync::runtime {
 // printing one line each. Returns 0, 75 (network / vendor trouble) or 77.
 int check_online(const config::Config& cfg, const Clock& clock, std::ostream& out);
 
+// `peoplesync auth --code CODE`: exchanges a Self Client grant code for a
+// refresh token, stores it in zoho.refresh_token_file (created 0600) and
+// tries it once. Returns 0, 75, 77 or 78.
+int auth_with_code(const config::Config& cfg, const std::string& code, const Clock& clock, std::ostream& out,
+                   std::ostream& err);
+
 // One HTTPS GET with the production transport (the demo reads the sandbox's
 // admin API with it). nullopt on any failure.
 std::optional<std::string> https_get(const std::string& base_url, const std::string& target,

@@ -198,6 +198,9 @@ std::string json_document(const state::Store& store, const config::Config& cfg, 
     w.field("ready", live->ready);
     optional_time(w, "started_at", live->started_at);
     w.field("summary", live->summary);
+    w.key("preflight_failures").begin_array();
+    for (const auto& f : live->preflight_failures) w.value(f);
+    w.end_array();
   }
 
   const auto counts = store.counts_by_stream();
@@ -430,6 +433,11 @@ std::string render_html(const state::Store& store, const config::Config& cfg, Sy
   if (live.started_at) h += fmt::format("<span class=\"muted\">up since {}</span>", relative(live.started_at, now));
   h += "</header>\n<main>\n";
   if (!live.summary.empty()) h += fmt::format("<section id=\"summary\">{}</section>\n", e(live.summary));
+  if (!live.preflight_failures.empty()) {
+    h += "<section id=\"preflight\"><h2>Preflight failed: nothing is written</h2><ul>";
+    for (const auto& f : live.preflight_failures) h += fmt::format("<li class=\"bad\">{}</li>", e(f));
+    h += "</ul></section>\n";
+  }
 
   // --- streams
   h += "<section id=\"streams\"><h2>Streams</h2><table><thead><tr><th>Stream</th><th>Watermark</th><th>Lag</th>"

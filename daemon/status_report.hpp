@@ -53,6 +53,9 @@ struct Live {
   bool ready = false;                 // the health server sets this from its readiness provider
   std::optional<SysTime> started_at;  // process start
   std::string summary;                // the one-line summary (the STATUS= text)
+  // The preflight's failed checks, one line each with its fix; while there
+  // are any the daemon writes nothing and /readyz answers 503.
+  std::vector<std::string> preflight_failures;
   std::vector<StreamLive> streams;
   std::vector<EndpointLive> endpoints;
 

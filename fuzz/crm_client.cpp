@@ -91,7 +91,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::vector<CrmUpdate> recs;
         const int n = op == 5 ? 3 : 1;
         for (int i = 0; i < n; ++i)
-          recs.push_back({"415086800000062400" + std::to_string(i), {{"Hours_Logged", "1.5"}, {"Stage", "Delivery"}}});
+          recs.push_back({"415086800000062400" + std::to_string(i), {{"Hours_Logged", Value::number("1.5")}, {"Stage", Value::string("Delivery")}}});
         auto r = co_await crm.update("Deals", recs);
         check_error(r);
         if (auto* v = std::get_if<std::vector<CrmUpdateResult>>(&r)) {

@@ -2,9 +2,12 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <cctype>
+#include <cstdio>
 
 #include "common/json.hpp"
 #include "common/timefmt.hpp"
+#include "sandbox/datefmt.hpp"
 #include "sandbox/sandbox.hpp"
 #include "sandbox/util.hpp"
 
@@ -35,7 +38,64 @@ std::map<std::string, std::string> refs_of(simdjson::dom::object o) {
   return out;
 }
 
+// The Behaviour switches a JSON seed may set (sandbox.hpp documents each).
+std::optional<std::string> seed_behaviour(simdjson::dom::object root, Behaviour& b) {
+  auto text = [&](const char* key, std::string& out, std::initializer_list<const char*> allowed) -> std::optional<std::string> {
+    std::string_view v;
+    if (root[key].get_string().get(v) != simdjson::SUCCESS) return std::nullopt;
+    if (allowed.size() && std::none_of(allowed.begin(), allowed.end(), [&](const char* a) { return v == a; }))
+      return std::string(key) + ": '" + std::string(v) + "' is not one of the allowed values";
+    out = std::string(v);
+    return std::nullopt;
+  };
+  std::string format = b.people_date_format;
+  if (auto err = text("date_format", format, {})) return err;
+  if (!datefmt::valid_pattern(format))
+    return "date_format: '" + format + "' is not a date pattern (dd, MM, MMM, yyyy with - / . or space)";
+  b.people_date_format = format;
+  if (auto err = text("timelog_echo", b.timelog_echo, {"normalised", "verbatim"})) return err;
+  if (auto err = text("people_empty_list", b.people_empty_list, {"no_result", "empty_array"})) return err;
+  if (auto err = text("employee_no_hit", b.employee_no_hit, {"error_7024", "empty_array"})) return err;
+  if (auto err = text("employee_email_label", b.employee_email_label, {})) return err;
+  bool work_item = false;
+  if (root["timelog_work_item"].get_bool().get(work_item) == simdjson::SUCCESS) b.timelog_work_item = work_item;
+  return std::nullopt;
+}
+
+std::string capitalised(std::string s) {
+  if (!s.empty()) s[0] = static_cast<char>(std::toupper(static_cast<unsigned char>(s[0])));
+  return s;
+}
+
 }  // namespace
+
+std::optional<std::string> Sandbox::add_employee(Employee e) {
+  if (e.email.find('@') == std::string::npos) return "'" + e.email + "' is not an email";
+  if (employee_of(e.email)) return "'" + e.email + "' is already an employee";
+  if (!e.erecno.empty() && employee_of(e.erecno)) return "erecno " + e.erecno + " is already taken";
+  if (!e.employee_id.empty() && employee_of(e.employee_id)) return "employee id " + e.employee_id + " is already taken";
+  if (e.erecno.empty()) e.erecno = next_id();
+  for (std::size_t n = employees_.size() + 1; e.employee_id.empty(); ++n) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "EMP%03zu", n);
+    if (!employee_of(buf)) e.employee_id = buf;
+  }
+  if (e.first_name.empty()) {
+    // "ann.lee@example.com" -> Ann Lee
+    const std::string local = e.email.substr(0, e.email.find('@'));
+    const auto dot = local.find('.');
+    e.first_name = capitalised(local.substr(0, dot));
+    if (e.last_name.empty() && dot != std::string::npos) e.last_name = capitalised(local.substr(dot + 1));
+  }
+  employees_.push_back(std::move(e));
+  return std::nullopt;
+}
+
+const Sandbox::Employee* Sandbox::seed_employee(const std::string& who) {
+  if (const Employee* e = employee_of(who)) return e;
+  if (who.find('@') == std::string::npos || add_employee({"", "", who, "", ""})) return nullptr;
+  return &employees_.back();
+}
 
 void Sandbox::seed_demo(int n) {
   // A realistic organisation, deterministic for a given seed: users, client
@@ -47,11 +107,10 @@ void Sandbox::seed_demo(int n) {
   projects_.clear();
   jobs_.clear();
   timelogs_.clear();
-  users_.clear();
+  employees_.clear();
   const SysTime now = crm_now();
   const std::vector<std::string> users{"ann.lee@example.com", "bo.chen@example.com", "cara.diaz@example.com",
                                        "dev.patel@example.com", "eli.moss@example.com"};
-  for (const auto& u : users) users_.insert(u);
   const int n_accounts = std::max(1, n / 50);
   const int n_projects = std::max(1, n / 20);
   const int n_deals = std::max(1, n / 5);
@@ -108,6 +167,9 @@ void Sandbox::seed_demo(int n) {
     c.fields["$se_module"] = json::quote("Deals");
     modules_["Calls"].push_back(std::move(c));
   }
+  // One People employee per demo user (made last: the other ids stay as they were).
+  for (const auto& u : users) seed_employee(u);
+  seed_demo_fields();  // CRM field definitions of Deals, Calls, Accounts (auth.cpp)
 }
 
 std::optional<std::string> Sandbox::seed_json(const std::string& text) {
@@ -120,13 +182,23 @@ std::optional<std::string> Sandbox::seed_json(const std::string& text) {
   projects_.clear();
   jobs_.clear();
   timelogs_.clear();
-  users_.clear();
+  employees_.clear();
+  if (auto err = seed_behaviour(root, b_)) return err;
   const SysTime now = clock_.now();
   simdjson::dom::array arr;
+  if (root["employees"].get_array().get(arr) == simdjson::SUCCESS)
+    for (auto e : arr) {
+      simdjson::dom::object o;
+      if (e.get_object().get(o) != simdjson::SUCCESS) return "employees: each entry must be an object";
+      if (auto err = add_employee({str(o, "erecno"), str(o, "employee_id"), str(o, "email"), str(o, "first_name"),
+                                   str(o, "last_name")}))
+        return "employees: " + *err;
+    }
   if (root["users"].get_array().get(arr) == simdjson::SUCCESS)
     for (auto e : arr) {
       std::string_view u;
-      if (e.get_string().get(u) == simdjson::SUCCESS) users_.insert(std::string(u));
+      if (e.get_string().get(u) == simdjson::SUCCESS && !seed_employee(std::string(u)))
+        return "users: '" + std::string(u) + "' is not an email";
     }
   if (root["clients"].get_array().get(arr) == simdjson::SUCCESS)
     for (auto e : arr) {
@@ -151,12 +223,20 @@ std::optional<std::string> Sandbox::seed_json(const std::string& text) {
       j.name = str(o, "name");
       j.project_id = str(o, "project_id");
       j.status = str(o, "status").empty() ? "In-Progress" : str(o, "status");
+      j.from_date = str(o, "from_date");
+      j.to_date = str(o, "to_date");
+      j.description = str(o, "description");
+      if ((!j.from_date.empty() && !parse_iso8601(j.from_date)) || (!j.to_date.empty() && !parse_iso8601(j.to_date)))
+        return "jobs: from_date and to_date are yyyy-MM-dd";
       j.refs = refs_of(o);
       simdjson::dom::array as;
       if (o["assignees"].get_array().get(as) == simdjson::SUCCESS)
         for (auto a : as) {
           std::string_view who;
-          if (a.get_string().get(who) == simdjson::SUCCESS) j.assignees.push_back({std::string(who), "", ""});
+          if (a.get_string().get(who) != simdjson::SUCCESS) continue;
+          const Employee* emp = seed_employee(std::string(who));
+          if (!emp) return "jobs: assignee '" + std::string(who) + "' is no employee's email, erecno or employee id";
+          j.assignees.push_back({emp->erecno, "", ""});
         }
       jobs_.push_back(std::move(j));
     }
@@ -164,7 +244,9 @@ std::optional<std::string> Sandbox::seed_json(const std::string& text) {
     for (auto e : arr) {
       simdjson::dom::object o;
       if (e.get_object().get(o) != simdjson::SUCCESS) return "timelogs: each entry must be an object";
-      timelogs_.push_back({str(o, "id").empty() ? next_id() : str(o, "id"), str(o, "user"), str(o, "job_id"),
+      const Employee* who = seed_employee(str(o, "user"));
+      if (!who) return "timelogs: user '" + str(o, "user") + "' is no employee's email, erecno or employee id";
+      timelogs_.push_back({str(o, "id").empty() ? next_id() : str(o, "id"), who->erecno, str(o, "job_id"),
                            str(o, "date"), str(o, "hours"), "billable", str(o, "work_item"), ""});
     }
   simdjson::dom::object crm;
@@ -183,12 +265,14 @@ std::optional<std::string> Sandbox::seed_json(const std::string& text) {
         modules_[std::string(module)].push_back(std::move(rec));
       }
     }
-  return std::nullopt;
+  return seed_meta_json(text);  // "scopes", "grant_codes", "fields" (auth.cpp)
 }
 
 net::HttpReply Sandbox::admin(const net::HttpRequest& r) {
   if (!loopback(r.remote_address)) return json_reply(403, R"({"error":"the admin API answers loopback clients only"})");
   const std::string path = r.path.substr(7);  // after "/_admin"
+  // /scopes, /grant_code, /crm/{module}/mass_update (auth.cpp)
+  if (auto reply = admin_meta(r, path)) return std::move(*reply);
   if (path == "/stats" && r.method == "GET") {
     json::Writer w;
     w.begin_object().key("endpoints").begin_object();
@@ -203,11 +287,13 @@ net::HttpReply Sandbox::admin(const net::HttpRequest& r) {
     for (const auto& [k, n] : faults_injected_) w.field(k, n);
     w.end_object().field("active_tokens", static_cast<std::int64_t>(tokens_.size()));
     w.field("crm_credits_used_24h", static_cast<std::int64_t>(credit_log_.size()));
+    w.field("scope_mismatches", scope_mismatches_);
     w.field("now", format_utc_iso(clock_.now())).end_object();
     return json_reply(200, w.str());
   }
   if (path == "/reset" && r.method == "POST") {
     stats_.clear();
+    scope_mismatches_ = 0;
     faults_injected_.clear();
     credit_log_.clear();
     faults_ = {};
@@ -310,6 +396,18 @@ net::HttpReply Sandbox::admin(const net::HttpRequest& r) {
     projects_.push_back(p);
     return json_reply(200, "{\"id\":" + json::quote(p.id) + "}");
   }
+  if (path == "/people/employees" && r.method == "POST") {
+    // {"email":..., "erecno"?, "employee_id"?, "first_name"?, "last_name"?}
+    simdjson::dom::parser parser;
+    simdjson::dom::object o;
+    if (parser.parse(r.body).get_object().get(o) != simdjson::SUCCESS)
+      return json_reply(400, R"({"error":"body must be a JSON object"})");
+    if (auto err = add_employee({str(o, "erecno"), str(o, "employee_id"), str(o, "email"), str(o, "first_name"),
+                                 str(o, "last_name")}))
+      return json_reply(400, "{\"error\":" + json::quote(*err) + "}");
+    const Employee& e = employees_.back();
+    return json_reply(200, "{\"erecno\":" + json::quote(e.erecno) + ",\"employee_id\":" + json::quote(e.employee_id) + "}");
+  }
   if (path.rfind("/people/", 0) == 0 && r.method == "GET") {
     const std::string what = path.substr(8);
     json::Writer w;
@@ -328,16 +426,29 @@ net::HttpReply Sandbox::admin(const net::HttpRequest& r) {
         w.begin_object().field("id", j.id).field("name", j.name).field("project_id", j.project_id).field("status", j.status);
         w.field("from_date", j.from_date).field("to_date", j.to_date).field("description", j.description);
         w.field("total_hours", total_hours(j.id)).key("assignees").begin_array();
-        for (const auto& a : j.assignees) w.begin_object().field("who", a.who).field("hours", a.hours).end_object();
+        // "who": the assignee's email (the e2e checkers compare emails), with its erecno.
+        for (const auto& a : j.assignees) {
+          const std::string email = email_of(a.who);
+          w.begin_object().field("who", email.empty() ? a.who : email).field("email", email).field("erecno", a.who);
+          w.field("hours", a.hours).field("rate", a.rate).end_object();
+        }
         w.end_array().end_object();
       }
     } else if (what == "timelogs") {
       for (const auto& t : timelogs_) {
-        w.begin_object().field("id", t.id).field("user", t.user).field("job_id", t.job_id).field("date", t.date);
+        // "user": the employee's email (as the checkers compare), "erecno": what People stores.
+        const std::string email = email_of(t.user);
+        w.begin_object().field("id", t.id).field("user", email.empty() ? t.user : email).field("erecno", t.user);
+        w.field("job_id", t.job_id).field("date", t.date);
         w.field("hours", t.hours).field("billable", t.billable).field("work_item", t.work_item).end_object();
       }
+    } else if (what == "employees") {
+      for (const auto& e : employees_) {
+        w.begin_object().field("erecno", e.erecno).field("employee_id", e.employee_id).field("email", e.email);
+        w.field("first_name", e.first_name).field("last_name", e.last_name).end_object();
+      }
     } else {
-      return json_reply(404, R"({"error":"clients, projects, jobs or timelogs"})");
+      return json_reply(404, R"({"error":"clients, projects, jobs, timelogs or employees"})");
     }
     w.end_array();
     return json_reply(200, w.str());

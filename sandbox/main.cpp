@@ -14,6 +14,7 @@
 #include "common/json.hpp"
 #include "net/http_server.hpp"
 #include "net/tls_cert.hpp"
+#include "sandbox/datefmt.hpp"
 #include "sandbox/sandbox.hpp"
 
 namespace {
@@ -40,11 +41,56 @@ Usage: peoplesync-sandbox [options]
   --ims-inclusive        CRM If-Modified-Since compares >= (default: strictly after)
   --no-limits            switch People thresholds and lock periods off
   --people-error-status S  HTTP status of People error replies: 200 (default) or 400
+  --date-format FMT      People's company date format (default dd-MMM-yyyy): the forms
+                         API (P_TimesheetJob StartDate/EndDate) accepts only it (7055
+                         otherwise); getjobs, getjobdetails and gettimelogs read and
+                         write dates in it unless the call gives dateFormat. Fields dd,
+                         MM, MMM, yyyy separated by - / . or a space
+  --timelog-echo MODE    addupdatetimelogs errorLogs: normalised (default: user = erecno,
+                         jobId = the job's name, hours HH:mm, date in the company format)
+                         or verbatim (each as sent)
+  --timelog-work-item    gettimelogs rows carry workItem (real ones do not)
+  --people-empty-list M  an empty page of getprojects/getjobs/gettimelogs/getclients:
+                         no_result (default: status 0 without "result") or empty_array
+  --employee-no-hit M    employee records search without a match: error_7024 (default:
+                         status 1, errors {7024, "No records found"}) or empty_array ([])
+  --employee-email-label L  email column label of the employee view rows (default "Email ID")
   --credits N            CRM credits per rolling 24 h (default 50000)
+  --people-auth-status S People reply to a bad/expired/evicted access token (envelope,
+                         code 7202): HTTP 400 (default) or 200
+  --people-auth-code C   that reply's code: 7202 (default, "Invalid OAuth token") or 7213
+  --grant-code-lifetime-s N  authorization codes (POST /_admin/grant_code) expire after N s
+                         (default 180); single use; a bad one: HTTP 200 {"error":"invalid_code"}
+  --ims-accept-z         accept If-Modified-Since (and COQL datetimes) with a bare 'Z'
+                         (default: 400 INVALID_DATA {"header":"If-Modified-Since"})
+  --crm-ignore-read-only PUT silently drops read-only fields (default: that record
+                         INVALID_DATA {"api_name"}), for modules with field definitions
+  --crm-ignore-unknown-fields  PUT silently drops api_names the module does not define
+                         (default: that record INVALID_DATA {"api_name"})
+  --coql-max-limit N     COQL LIMIT maximum (default 200, v2); above: 400 LIMIT_EXCEEDED
+  --coql-max-reach N     COQL LIMIT + OFFSET maximum (default 10000)
+  --coql-full-lookups    COQL returns lookup columns whole (default: {"id":...} only)
   -h, --help             this text
 
 Client id, secret and refresh token accepted: sandbox-client, sandbox-secret,
-sandbox-refresh-token. Admin API under /_admin/ (loopback only): see sandbox/README.md.
+sandbox-refresh-token. Admin API under /_admin/ (loopback only): see sandbox/sandbox.hpp.
+
+OAuth: grant_type=refresh_token, or authorization_code with a code made by
+POST /_admin/grant_code?code=C[&scopes=a,b] (answers access_token, refresh_token,
+api_domain, token_type, expires_in). Scopes per refresh token: POST /_admin/scopes
+?refresh_token=T&scopes=a,b (default: every scope). Outside its scope a call answers
+CRM 401 OAUTH_SCOPE_MISMATCH or People code 7218 "Invalid OAuth Scope".
+CRM: GET /crm/v2/settings/fields?module=M, GET /crm/v2/M?ids=a,b (<= 100),
+POST /crm/v2/coql {"select_query": "select f from M where (a = 'x' and b > 1)
+order by id asc limit 200 offset 0"} (also "limit K, N"); typed PUT per field definitions.
+
+People employees: GET /people/api/forms/P_EmployeeView/records?searchColumn=EMPLOYEEMAILALIAS
+(or EMPLOYEEID)&searchValue=V answers a bare JSON array of rows {"recordId" (the erecno),
+"EmployeeID", "First Name", "Last Name", "Email ID", ...}; without a search it lists
+everyone (sIndex from 1, limit <= 200). /people/api/forms/employee/getRecords is the
+bulk form API (wrapped). The forms API takes Assignees as erecnos separated by ';'
+(or All); addupdatetimelogs and gettimelogs take a user's email, erecno or employee id.
+The seed file's format is described in sandbox/sandbox.hpp (seed_json).
 )";
 
 bool number(const std::string& s, double& out) {
@@ -108,6 +154,44 @@ int main(int argc, char** argv) {
     } else if (a == "--people-error-status") {
       if (!value(b.people_http_error_status) || (b.people_http_error_status != "200" && b.people_http_error_status != "400"))
         return usage("--people-error-status is 200 or 400");
+    } else if (a == "--date-format") {
+      if (!value(b.people_date_format) || !sandbox::datefmt::valid_pattern(b.people_date_format))
+        return usage("--date-format needs a pattern of dd, MM or MMM, yyyy separated by - / . or a space");
+    } else if (a == "--timelog-echo") {
+      if (!value(b.timelog_echo) || (b.timelog_echo != "normalised" && b.timelog_echo != "verbatim"))
+        return usage("--timelog-echo is normalised or verbatim");
+    } else if (a == "--timelog-work-item") {
+      b.timelog_work_item = true;
+    } else if (a == "--people-empty-list") {
+      if (!value(b.people_empty_list) || (b.people_empty_list != "no_result" && b.people_empty_list != "empty_array"))
+        return usage("--people-empty-list is no_result or empty_array");
+    } else if (a == "--employee-no-hit") {
+      if (!value(b.employee_no_hit) || (b.employee_no_hit != "error_7024" && b.employee_no_hit != "empty_array"))
+        return usage("--employee-no-hit is error_7024 or empty_array");
+    } else if (a == "--employee-email-label") {
+      if (!value(b.employee_email_label) || b.employee_email_label.empty()) return usage("--employee-email-label needs a label");
+    } else if (a == "--people-auth-status") {
+      if (!value(b.people_auth_http_status) || (b.people_auth_http_status != "200" && b.people_auth_http_status != "400"))
+        return usage("--people-auth-status is 200 or 400");
+    } else if (a == "--people-auth-code") {
+      if (!value(b.people_auth_code) || (b.people_auth_code != "7202" && b.people_auth_code != "7213"))
+        return usage("--people-auth-code is 7202 or 7213");
+    } else if (a == "--grant-code-lifetime-s") {
+      double s = 0;
+      if (!value(v) || !number(v, s) || s < 1) return usage("--grant-code-lifetime-s needs a number >= 1");
+      b.grant_code_lifetime = Millis{static_cast<std::int64_t>(s * 1000)};
+    } else if (a == "--ims-accept-z") {
+      b.crm_ims_refuse_z = false;
+    } else if (a == "--crm-ignore-read-only") {
+      b.crm_refuse_read_only = false;
+    } else if (a == "--crm-ignore-unknown-fields") {
+      b.crm_refuse_unknown_fields = false;
+    } else if (a == "--coql-max-limit" || a == "--coql-max-reach") {
+      double n = 0;
+      if (!value(v) || !number(v, n) || n < 1 || n > 1e7) return usage(a + " needs a number >= 1");
+      (a == "--coql-max-limit" ? b.coql_max_limit : b.coql_max_reach) = static_cast<int>(n);
+    } else if (a == "--coql-full-lookups") {
+      b.coql_lookup_id_only = false;
     } else if (a == "--credits") {
       double c = 0;
       if (!value(v) || !number(v, c) || c < 0) return usage("--credits needs a number");

@@ -76,7 +76,9 @@ Sandbox::Sandbox(const Clock& clock, Behaviour behaviour, std::uint64_t seed)
       {"getRecordIdsByReferenceIds", 50}, {"getprojects", 20},   {"getclients", 20},  {"modifyjobstatus", 20},
       {"addupdatetimelogs", 30},          {"insertRecord", 100}, {"deletetimelog", 20}, {"getjobs", 20},
       {"gettimelogs", 20},                {"getjobdetails", 20}, {"addjob", 20},       {"modifyjob", 20},
-      {"deletejob", 20},                  {"updateRecord", 100}};
+      {"deletejob", 20},                  {"updateRecord", 100},
+      // C: employee view records (fetch-record.html) 30, bulk getRecords 400.
+      {"records", 30},                    {"getRecords", 400}};
   for (const auto& [k, v] : defaults) b_.thresholds.emplace(k, v);
 }
 
@@ -163,15 +165,15 @@ net::HttpReply Sandbox::handle(const net::HttpRequest& r) {
 net::HttpReply Sandbox::route(const net::HttpRequest& r, const std::string& endpoint) {
   if (endpoint == "accounts/token") return oauth(r);
   if (endpoint.empty()) return json_reply(404, crm_error_body("INVALID_URL_PATTERN", "Please check if the URL trying to access is a correct one"));
-  if (!authorised(r)) {
-    auto& st = stats_[stats_key(r, endpoint)];
-    ++st.calls;
-    ++st.errors["INVALID_TOKEN"];
-    return json_reply(401, crm_error_body("INVALID_TOKEN", "invalid oauth token"));
-  }
+  if (!authorised(r)) return unauthorised(r, endpoint);
+  if (auto refused = check_scope(r, endpoint)) return std::move(*refused);
   if (endpoint == "crm") {
-    // /crm/v2/{module}[/deleted]
+    // /crm/v2/settings/fields, /crm/v2/coql, /crm/v2/{module}[/deleted]
     const std::string rest = r.path.substr(8);
+    if (rest == "settings/fields" || rest == "coql") {
+      if (rest == "coql" ? r.method == "POST" : r.method == "GET") return rest == "coql" ? crm_coql(r) : crm_fields(r);
+      return json_reply(400, crm_error_body("INVALID_REQUEST_METHOD", "The http request method type is not a valid one"));
+    }
     const auto slash = rest.find('/');
     const std::string module = rest.substr(0, slash);
     if (module.empty()) return json_reply(400, crm_error_body("INVALID_MODULE", "the module name given seems to be invalid"));
@@ -213,11 +215,15 @@ net::HttpReply Sandbox::oauth(const net::HttpRequest& r) {
     return "";
   };
   if (r.method != "POST") return json_reply(405, R"({"error":"invalid_request"})");
-  if (get("grant_type") != "refresh_token") return json_reply(200, R"({"error":"unsupported_grant_type"})");
+  const std::string grant = get("grant_type");
+  if (grant != "refresh_token" && grant != "authorization_code")
+    return json_reply(200, R"({"error":"unsupported_grant_type"})");
   if (get("client_id") != b_.client_id || get("client_secret") != b_.client_secret) {
     ++st.errors["invalid_client"];
     return json_reply(200, R"({"error":"invalid_client"})");
   }
+  // A Self Client's code exchange; redirect_uri is not needed (C) and ignored.
+  if (grant == "authorization_code") return oauth_code(get("code"));
   const std::string refresh = get("refresh_token");
   const bool known = std::find(b_.refresh_tokens.begin(), b_.refresh_tokens.end(), refresh) != b_.refresh_tokens.end();
   if (!known || revoked_.count(refresh)) {
@@ -225,6 +231,11 @@ net::HttpReply Sandbox::oauth(const net::HttpRequest& r) {
     ++st.errors["invalid_code"];
     return json_reply(200, R"({"error":"invalid_code"})");
   }
+  return issue_tokens(refresh, false);
+}
+
+net::HttpReply Sandbox::issue_tokens(const std::string& refresh, bool with_refresh_token) {
+  auto& st = stats_["accounts/token"];
   const SysTime now = clock_.now();
   auto& issued = issued_[refresh];
   std::erase_if(issued, [&](SysTime t) { return now - t >= std::chrono::minutes(10); });
@@ -236,7 +247,9 @@ net::HttpReply Sandbox::oauth(const net::HttpRequest& r) {
   }
   issued.push_back(now);
   const std::string access = token_string();
-  tokens_[access] = Token{refresh, now, now + b_.token_lifetime};
+  Token token{refresh, now, now + b_.token_lifetime, std::nullopt};
+  if (auto it = scopes_.find(refresh); it != scopes_.end()) token.scopes = it->second;
+  tokens_[access] = std::move(token);
   auto& active = active_[refresh];
   active.push_back(access);
   while (static_cast<int>(active.size()) > b_.max_active_tokens) {
@@ -245,6 +258,7 @@ net::HttpReply Sandbox::oauth(const net::HttpRequest& r) {
   }
   json::Writer w;
   w.begin_object().field("access_token", access);
+  if (with_refresh_token) w.field("refresh_token", refresh);
   const std::int64_t secs = b_.token_lifetime.count() / 1000;
   if (b_.millisecond_expires_in) {
     w.field("expires_in", secs * 1000).field("expires_in_sec", secs);
@@ -280,6 +294,19 @@ std::optional<SysTime> parse_ims(const std::string& h) {
 
 }  // namespace
 
+// C: If-Modified-Since carries an ISO-8601 time with a numeric offset; C2:
+// RFC 1123 dates are accepted too. A bare 'Z' is refused (crm_ims_refuse_z).
+std::optional<net::HttpReply> Sandbox::read_ims(const net::HttpRequest& r, const std::string& stats_key,
+                                                std::optional<SysTime>& since) {
+  const auto h = r.header("If-Modified-Since");
+  if (!h) return std::nullopt;
+  since = parse_ims(*h);
+  const bool bare_z = !h->empty() && (h->back() == 'Z' || h->back() == 'z') && h->find('T') != std::string::npos;
+  if (since && !(bare_z && b_.crm_ims_refuse_z)) return std::nullopt;
+  ++stats_[stats_key].errors["INVALID_DATA"];
+  return json_reply(400, crm_error_body("INVALID_DATA", "invalid data", R"({"header":"If-Modified-Since"})"));
+}
+
 net::HttpReply Sandbox::crm_get(const net::HttpRequest& r, const std::string& module) {
   auto& st = stats_["crm/" + module];
   ++st.calls;
@@ -288,6 +315,7 @@ net::HttpReply Sandbox::crm_get(const net::HttpRequest& r, const std::string& mo
     return json_reply(429, crm_error_body("TOO_MANY_REQUESTS", "API credits exhausted for the day"));
   }
   auto param = [&](const char* k) { return r.param(k); };
+  if (auto ids = param("ids")) return crm_get_ids(r, module, *ids);
   int per_page = 200;
   int page = 1;
   if (auto v = param("per_page")) {
@@ -315,13 +343,7 @@ net::HttpReply Sandbox::crm_get(const net::HttpRequest& r, const std::string& mo
     return json_reply(400, crm_error_body("INVALID_DATA", "invalid data", R"({"param_name":"sort_by"})"));
   }
   std::optional<SysTime> since;
-  if (auto h = r.header("If-Modified-Since")) {
-    since = parse_ims(*h);
-    if (!since) {
-      ++st.errors["INVALID_DATA"];
-      return json_reply(400, crm_error_body("INVALID_DATA", "invalid If-Modified-Since header"));
-    }
-  }
+  if (auto refused = read_ims(r, "crm/" + module, since)) return std::move(*refused);
   auto& records = modules_[module];
   if (records.empty()) return json_reply(204, "");  // C: 204, empty body, when there are no records
   std::vector<const CrmRecord*> hits;
@@ -427,7 +449,7 @@ net::HttpReply Sandbox::crm_deleted(const net::HttpRequest& r, const std::string
   per_page = std::clamp(per_page, 1, 200);
   page = std::max(page, 1);
   std::optional<SysTime> since;
-  if (auto h = r.header("If-Modified-Since")) since = parse_ims(*h);
+  if (auto refused = read_ims(r, "crm/" + module + "/deleted", since)) return std::move(*refused);
   std::vector<const CrmDeleted*> hits;
   for (const auto& d : deleted_[module])
     if (!since || d.deleted > *since) hits.push_back(&d);
@@ -466,36 +488,15 @@ net::HttpReply Sandbox::crm_put(const net::HttpRequest& r, const std::string& mo
     ++st.errors["TOO_MANY_REQUESTS"];
     return json_reply(429, crm_error_body("TOO_MANY_REQUESTS", "API credits exhausted for the day"));
   }
-  auto& records = modules_[module];
   std::string out = R"({"data":[)";
   int ok = 0, failed = 0;
   bool first = true;
   for (simdjson::dom::element e : data) {
     if (!first) out += ',';
     first = false;
-    simdjson::dom::object o;
-    std::string_view id;
-    if (e.get_object().get(o) != simdjson::SUCCESS || o["id"].get_string().get(id) != simdjson::SUCCESS) {
-      ++failed;
-      out += R"({"code":"MANDATORY_NOT_FOUND","details":{"api_name":"id"},"message":"required field not found","status":"error"})";
-      continue;
-    }
-    auto it = std::find_if(records.begin(), records.end(), [&](const CrmRecord& x) { return x.id == id; });
-    if (it == records.end()) {
-      ++failed;
-      out += R"({"code":"INVALID_DATA","details":{"id":)" + json::quote(id) +
-             R"(},"message":"the related id given seems to be invalid","status":"error"})";
-      continue;
-    }
-    for (auto [k, v] : o) {
-      if (k == "id") continue;
-      it->fields[std::string(k)] = simdjson::minify(v);
-    }
-    it->modified = crm_now();
-    ++ok;
-    out += R"({"code":"SUCCESS","details":{"Modified_Time":)" + json::quote(crm_time(it->modified)) +
-           R"(,"Modified_By":{"name":"API","id":"1"},"Created_Time":)" + json::quote(crm_time(it->created)) +
-           R"(,"id":)" + json::quote(it->id) + R"(,"Created_By":{"name":"API","id":"1"}},"message":"record updated","status":"success"})";
+    bool record_ok = false;
+    out += put_record(module, std::string(simdjson::minify(e)), record_ok);
+    ++(record_ok ? ok : failed);
   }
   out += "]}";
   if (failed) st.errors["INVALID_DATA"] += failed;

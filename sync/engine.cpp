@@ -10,6 +10,7 @@
 #include "connectors/people.hpp"
 #include "state/store.hpp"
 #include "sync/mapper.hpp"
+#include "sync/writeback.hpp"
 
 namespace peoplesync::sync {
 namespace {
@@ -19,6 +20,9 @@ using connectors::CallError;
 using connectors::Outcome;
 
 constexpr int kLimitRetries = 6;  // lock / 429 replies waited out per call before the stream stops
+// In-doubt episodes in a row, with nothing confirmed in between, before a
+// stream stops (see process_settled).
+constexpr int kDoubtBudget = 5;
 // CRM pages (200 records) are processed in chunks of about this many records:
 // one page of calls would fill one bulk time-log call and leave a second one
 // part-empty, and ask for its references in a call of its own.
@@ -118,6 +122,8 @@ struct Engine::Impl final : Resolvers {
   std::map<std::string, std::string> project_by_name;  // name -> id
   std::set<std::string> completed_projects;             // ids
   std::map<std::string, std::set<std::string>> planned;  // dry run: stream -> keys it would create
+  std::map<std::string, std::string> erecno_of;         // assignee (email lowercased, or employee id) -> erecno
+  std::set<std::string> employee_missing;               // asked in this pass: People has no such employee
 
   // ---------------------------------------------------------------- Resolvers
   std::optional<std::string> resolve(const std::string& service, const std::string& entity,
@@ -247,6 +253,80 @@ struct Engine::Impl final : Resolvers {
     co_return true;
   }
 
+  // ------------------------------------------------------------ assignees
+  // The forms API takes assignees as erecnos (C); templates give emails or
+  // employee ids. Each person is looked up once through People's employee
+  // records and kept in the state file (the reference cache, service "Zoho
+  // People", entity "employee"); a miss is asked again on the next pass.
+  static constexpr const char* kEmployeeService = "Zoho People";
+  static constexpr const char* kEmployeeEntity = "employee";
+
+  static bool is_erecno(const std::string& who) {
+    return !who.empty() && std::all_of(who.begin(), who.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
+  }
+  static std::string employee_key(const std::string& who) {
+    std::string k = who;
+    if (who.find('@') != std::string::npos)
+      for (char& ch : k) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return k;
+  }
+
+  awaitable<bool> resolve_assignees(const std::vector<std::pair<Work, Mapped>>& items, StreamReport& rep) {
+    std::set<std::string> wanted;
+    for (const auto& [w, m] : items)
+      for (const auto& a : job_input(m.fields).assignees)
+        if (!is_erecno(a.assigned_to) && !a.assigned_to.empty() && !iequals(a.assigned_to, "All")) {
+          const std::string k = employee_key(a.assigned_to);
+          if (!erecno_of.count(k) && !employee_missing.count(k)) wanted.insert(k);
+        }
+    if (wanted.empty()) co_return true;
+    const std::vector<std::string> keys(wanted.begin(), wanted.end());
+    for (const auto& [k, e] : store.ref_cache_get(kEmployeeService, kEmployeeEntity, keys))
+      if (!e.people_id.empty()) {
+        erecno_of[k] = e.people_id;
+        wanted.erase(k);
+      }
+    std::vector<state::RefCacheEntry> put;
+    const std::int64_t now = to_unix_ms(clock.now());
+    for (const auto& k : wanted) {
+      auto got = co_await limited(rep, [&] { return people.find_employee(k); });
+      if (auto* e = std::get_if<CallError>(&got)) {
+        note_error(rep, *e);
+        co_return false;
+      }
+      const auto& found = std::get<std::optional<connectors::PeopleEmployee>>(got);
+      if (found) erecno_of[k] = found->erecno;
+      else employee_missing.insert(k);
+      put.push_back({kEmployeeService, kEmployeeEntity, k, found ? found->erecno : "", 1, now});
+    }
+    if (!opt.dry_run) store.ref_cache_put(put);
+    co_return true;
+  }
+
+  // Assignees as erecnos, or the first one People has no employee for.
+  std::optional<std::string> to_erecnos(connectors::JobInput& in) {
+    for (auto& a : in.assignees) {
+      if (is_erecno(a.assigned_to) || iequals(a.assigned_to, "All")) continue;
+      auto it = erecno_of.find(employee_key(a.assigned_to));
+      if (it == erecno_of.end()) return a.assigned_to;
+      a.assigned_to = it->second;
+    }
+    return std::nullopt;
+  }
+
+  // People refused the assignees of a job: forget the cached erecnos, so the
+  // next pass looks them up again (an employee re-created in People).
+  void forget_assignees(const connectors::JobInput& mapped) {
+    std::vector<state::RefCacheEntry> put;
+    const std::int64_t now = to_unix_ms(clock.now());
+    for (const auto& a : mapped.assignees)
+      if (!is_erecno(a.assigned_to)) {
+        erecno_of.erase(employee_key(a.assigned_to));
+        put.push_back({kEmployeeService, kEmployeeEntity, employee_key(a.assigned_to), "", 0, now});
+      }
+    if (!opt.dry_run && !put.empty()) store.ref_cache_put(put);
+  }
+
   // ------------------------------------------------------------- reconcile
   // Intents left "sent" by a crash or an in-doubt reply: an add that People
   // holds gets its id-map row (with the hash of what was sent); every other
@@ -286,8 +366,11 @@ struct Engine::Impl final : Resolvers {
         }
         for (const auto& j : *jobs) {
           if (mapped_targets.count(j.id)) continue;
-          if (j.name == str_of(p, "name") && j.description == str_of(p, "description") &&
-              (str_of(p, "project").empty() || j.project_id == str_of(p, "project"))) {
+          // The form has no description: a job is known by its name, project
+          // and dates (getjobs is read with dateFormat yyyy-MM-dd).
+          if (j.name == str_of(p, "name") && (str_of(p, "project").empty() || j.project_id == str_of(p, "project")) &&
+              (str_of(p, "from").empty() || j.from_date == str_of(p, "from")) &&
+              (str_of(p, "to").empty() || j.to_date == str_of(p, "to"))) {
             found = j.id;
             break;
           }
@@ -297,7 +380,12 @@ struct Engine::Impl final : Resolvers {
         if (!logs_of.count(user) && !co_await fetch_logs(s, user, doubtful, logs_of[user], rep)) co_return false;
         for (const auto& t : logs_of[user]) {
           if (mapped_targets.count(t.id)) continue;
-          if (t.job_id == str_of(p, "jobId") && t.date == str_of(p, "date") && t.work_item == str_of(p, "workItem") &&
+          // Real gettimelogs replies carry no workItem (C2): a log is known by
+          // its user, job, date and hours; each unmapped log answers for one
+          // intent only, so two equal calls on one day take two logs.
+          const bool same_user = iequals(t.user, user) || (!t.erecno.empty() && t.erecno == user);
+          if (same_user && t.job_id == str_of(p, "jobId") && t.date == str_of(p, "date") &&
+              (t.work_item.empty() || t.work_item == str_of(p, "workItem")) &&
               minutes_of(t.hours) == minutes_of(str_of(p, "hours"))) {
             found = t.id;
             break;
@@ -405,8 +493,11 @@ struct Engine::Impl final : Resolvers {
   // --------------------------------------------------------- job writes
   struct Step {
     bool ok = true;        // false: stop the stream (error noted)
-    bool in_doubt = false; // a write may have landed: reconcile, then read again
+    bool in_doubt = false; // a write may have landed: its intent stays; reconcile, then write the batch again
+    std::string doubt;     // the last in-doubt error (names its endpoint)
+    std::set<std::string> doubtful;  // source keys whose writes are in doubt
   };
+  static Step stopped() { return Step{false, false, "", {}}; }
 
   static connectors::JobInput job_input(const Value& f) {
     connectors::JobInput j;
@@ -426,6 +517,25 @@ struct Engine::Impl final : Resolvers {
     return j;
   }
 
+  // A job date the form cannot take: the mapping must give yyyy-MM-dd (the
+  // client writes it in the company date format).
+  static std::optional<std::string> bad_job_date(const connectors::JobInput& in) {
+    for (auto [name, d] : {std::pair{"fromDate", &in.from_date}, std::pair{"toDate", &in.to_date}})
+      if (!d->empty() && (d->size() != 10 || !parse_iso8601(*d)))
+        return std::string(name) + " '" + *d + "' is not a date (yyyy-MM-dd; use the |date filter)";
+    return std::nullopt;
+  }
+
+  // The forms API refused an assignee (7048 "no such user", or 7013 / 7050
+  // naming Assignees): an erecno from the cache that People no longer knows.
+  static bool assignees_refused(const CallError& e) {
+    if (e.vendor_code == "7048") return true;
+    if (e.vendor_code != "7013" && e.vendor_code != "7050") return false;
+    std::string m = e.message;
+    for (char& ch : m) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+    return m.find("assignee") != std::string::npos;
+  }
+
   // Handles a write error for record w: permanent -> dead letter; in doubt ->
   // leave the intent for reconciliation; temporary -> stop the stream.
   Step write_failed(const config::Stream& s, const Work& w, const CallError& e, state::Commit& c,
@@ -436,20 +546,28 @@ struct Engine::Impl final : Resolvers {
       return {};
     }
     if (e.outcome == Outcome::in_doubt) {
+      // The intent stays "sent": the batch goes on, and People is read back
+      // (reconcile) before the record is written again.
       log.with("stream", s.name).warn("{}: in doubt; People is read back before anything is sent again", e.message);
-      return {false, true};
+      return Step{true, true, e.message, {w.key}};
     }
     note_error(rep, e);
     c.outbox_done.push_back(intent);  // never reached People (or was refused): the record is read again
-    return {false, false};
+    return stopped();
   }
 
   awaitable<Step> write_jobs(const config::Stream& s, std::vector<std::pair<Work, Mapped>>& items,
                                  state::Commit& c, StreamReport& rep, std::map<std::string, std::size_t>& shown) {
-    if (!items.empty() && !co_await load_projects(rep)) co_return Step{false, false};
+    if (!items.empty() && !co_await load_projects(rep)) co_return stopped();
+    if (!items.empty() && !co_await resolve_assignees(items, rep)) co_return stopped();
+    Step result;
     for (auto& [w, m] : items) {
-      if (stop_requested) co_return Step{false, false};
-      const connectors::JobInput in = job_input(m.fields);
+      if (stop_requested) co_return stopped();
+      connectors::JobInput in = job_input(m.fields);
+      if (auto bad = bad_job_date(in)) {
+        dead_letter(s, w, *bad, "", c, rep);
+        continue;
+      }
       if (!in.project_id.empty() && completed_projects.count(in.project_id)) {
         dead_letter(s, w, "project " + in.project_id + " is completed in People: no job can be added to or changed in it",
                     "", c, rep);
@@ -468,6 +586,11 @@ struct Engine::Impl final : Resolvers {
         continue;
       }
       if (opt.dry_run) {
+        if (connectors::JobInput probe = in; fields_change && to_erecnos(probe)) {
+          plan(rep, shown, "wait", w.key + ": no People employee with the email or id '" + *to_erecnos(probe) + "' yet");
+          ++rep.parked;
+          continue;
+        }
         if (!existing) {
           plan(rep, shown, "create job", "'" + in.name + "' for " + w.key);
           planned[s.name].insert(w.key);
@@ -485,12 +608,17 @@ struct Engine::Impl final : Resolvers {
       std::string job_id = existing ? existing->target_id : "";
       std::string confirmed = existing ? have.str() : "";
       if (fields_change) {
+        if (auto missing = to_erecnos(in)) {
+          park(s, w, "no People employee with the email or id '" + *missing + "' yet", c, rep);
+          continue;
+        }
         json::Writer pw;
         pw.begin_object()
             .field("hash", JobHash{want.fields, have.status}.str())
             .field("name", in.name)
-            .field("description", in.description)
             .field("project", in.project_id)
+            .field("from", in.from_date)
+            .field("to", in.to_date)
             .end_object();
         const char* op = existing ? kOpJobModify : kOpJobAdd;
         const std::int64_t intent = store.outbox_add_many({{0, s.name, w.key, op, pw.str(), state::OutboxState::sent,
@@ -499,8 +627,17 @@ struct Engine::Impl final : Resolvers {
         if (!existing) {
           auto got = co_await limited(rep, [&] { return people.insert_job_record(in); });
           if (auto* e = std::get_if<CallError>(&got)) {
+            if (assignees_refused(*e)) {
+              forget_assignees(job_input(m.fields));
+              c.outbox_done.push_back(intent);
+              park(s, w, "People refused the assignees (" + e->message + "); they are looked up again", c, rep);
+              continue;
+            }
             auto r = write_failed(s, w, *e, c, rep, intent);
             if (!r.ok) co_return r;
+            result.in_doubt = true;
+            result.doubt = r.doubt;
+            result.doubtful.insert(w.key);
             continue;
           }
           job_id = std::get<std::string>(got);
@@ -508,8 +645,17 @@ struct Engine::Impl final : Resolvers {
         } else {
           auto got = co_await limited(rep, [&] { return people.update_job_record(job_id, in); });
           if (auto* e = std::get_if<CallError>(&got)) {
+            if (assignees_refused(*e)) {
+              forget_assignees(job_input(m.fields));
+              c.outbox_done.push_back(intent);
+              park(s, w, "People refused the assignees (" + e->message + "); they are looked up again", c, rep);
+              continue;
+            }
             auto r = write_failed(s, w, *e, c, rep, intent);
             if (!r.ok) co_return r;
+            result.in_doubt = true;
+            result.doubt = r.doubt;
+            result.doubtful.insert(w.key);
             continue;
           }
           ++rep.updated;
@@ -528,6 +674,9 @@ struct Engine::Impl final : Resolvers {
         if (auto* e = std::get_if<CallError>(&got)) {
           auto r = write_failed(s, w, *e, c, rep, intent);
           if (!r.ok) co_return r;
+          result.in_doubt = true;
+          result.doubt = r.doubt;
+          result.doubtful.insert(w.key);
           continue;
         }
         ++rep.status_changes;
@@ -539,7 +688,7 @@ struct Engine::Impl final : Resolvers {
       }
       if (w.parked_row) c.outbox_done.push_back(*w.parked_row);
     }
-    co_return Step{};
+    co_return result;
   }
 
   // ----------------------------------------------------- time log writes
@@ -591,9 +740,10 @@ struct Engine::Impl final : Resolvers {
     // Batches of <= 100 items spanning <= 31 consecutive days: sort by date,
     // then fill each batch from its first date.
     std::stable_sort(todo.begin(), todo.end(), [](const Item& a, const Item& b) { return a.in.date < b.in.date; });
+    Step result;
     std::size_t i = 0;
     while (i < todo.size()) {
-      if (stop_requested) co_return Step{false, false};
+      if (stop_requested) co_return stopped();
       const SysTime first = *parse_iso8601(todo[i].in.date);
       std::size_t j = i;
       while (j < todo.size() && j - i < connectors::PeopleClient::kMaxTimelogsPerCall &&
@@ -628,18 +778,31 @@ struct Engine::Impl final : Resolvers {
           continue;
         }
         if (e->outcome == Outcome::in_doubt) {
+          // The intents stay "sent"; the next batches go on, and People is
+          // read back before these items are written again.
           log.with("stream", s.name).warn("{}: in doubt; People is read back before anything is sent again",
                                           e->message);
-          co_return Step{false, true};
+          result.in_doubt = true;
+          result.doubt = e->message;
+          for (std::size_t k = i; k < j; ++k) result.doubtful.insert(todo[k].w->key);
+          i = j;
+          continue;
         }
         note_error(rep, *e);
         for (auto id : ids) c.outbox_done.push_back(id);
-        co_return Step{false, false};
+        co_return stopped();
       }
       const auto& res = std::get<connectors::BulkTimelogResult>(got);
       for (std::size_t k = i; k < j; ++k) {
         const auto& r = res.items[k - i];
         Work& w = *todo[k].w;
+        if (r.kind == connectors::TimelogItemResult::Kind::failed && r.outcome == Outcome::in_doubt) {
+          // Not matched to the reply for sure: read back before sending again.
+          result.in_doubt = true;
+          result.doubt = "people/addupdatetimelogs: " + r.message;
+          result.doubtful.insert(w.key);
+          continue;
+        }
         c.outbox_done.push_back(ids[k - i]);
         if (r.kind == connectors::TimelogItemResult::Kind::failed) {
           if (r.outcome == Outcome::permanent) {
@@ -656,17 +819,17 @@ struct Engine::Impl final : Resolvers {
       }
       i = j;
     }
-    co_return Step{};
+    co_return result;
   }
 
   // ------------------------------------------------- a batch of CRM records
   awaitable<Step> process(const config::Stream& s, std::vector<Work>& batch, state::Commit& c,
                               StreamReport& rep, std::map<std::string, std::size_t>& shown,
                               std::map<std::string, std::int64_t>& parked_rows) {
-    if (!co_await resolve_batch(s, batch, rep)) co_return Step{false, false};
+    if (!co_await resolve_batch(s, batch, rep)) co_return stopped();
     bool needs_projects = false;
     for (const auto& [k, mv] : s.map) needs_projects |= std::holds_alternative<config::ProjectByName>(mv.value);
-    if (needs_projects && !co_await load_projects(rep)) co_return Step{false, false};
+    if (needs_projects && !co_await load_projects(rep)) co_return stopped();
     std::vector<std::pair<Work, Mapped>> ready;
     for (auto& w : batch) {
       // A fresh read of a parked record supersedes its parked copy.
@@ -705,6 +868,49 @@ struct Engine::Impl final : Resolvers {
   void commit(state::Commit& c) {
     if (!opt.dry_run) store.commit(c);
     c = state::Commit{};
+  }
+
+  static std::int64_t confirmed(const StreamReport& rep) {
+    return rep.created + rep.updated + rep.status_changes + rep.reconciled;
+  }
+
+  // process() until no write of the batch is in doubt. After an in-doubt
+  // reply (a 500 to a write, a bulk reply that cannot be matched exactly)
+  // the batch goes on; then what was confirmed is committed, People is read
+  // back (reconcile: an add found there is mapped, the rest forgotten) and
+  // the records in doubt are processed again, which writes only what is
+  // still missing. Scattered server errors thus cost a read-back, not the
+  // pass; the stream stops only when its writes stay in doubt kDoubtBudget
+  // times in a row with nothing confirmed in between, naming the endpoint.
+  awaitable<Step> process_settled(const config::Stream& s, std::vector<Work>& batch, state::Commit& c,
+                                  StreamReport& rep, std::map<std::string, std::size_t>& shown,
+                                  std::map<std::string, std::int64_t>& parked_rows) {
+    // A fresh read of a parked record takes over its parked row, in every attempt.
+    for (auto& w : batch) {
+      auto it = w.parked_row ? parked_rows.end() : parked_rows.find(w.key);
+      if (it == parked_rows.end()) continue;
+      w.parked_row = it->second;
+      parked_rows.erase(it);
+    }
+    std::vector<Work> todo = batch;
+    for (int fruitless = 0;;) {
+      const std::int64_t before = confirmed(rep);
+      std::vector<Work> attempt = todo;
+      Step r = co_await process(s, attempt, c, rep, shown, parked_rows);
+      if (!r.ok || !r.in_doubt || opt.dry_run) co_return r;
+      commit(c);
+      if (!co_await reconcile(s, rep)) co_return stopped();
+      fruitless = confirmed(rep) > before ? 0 : fruitless + 1;
+      if (fruitless >= kDoubtBudget) {
+        note_error(rep, CallError{Outcome::retry,
+                                  r.doubt + " (writes still in doubt after " + std::to_string(kDoubtBudget) +
+                                      " read-backs in a row; the endpoint keeps failing, the next run goes on)",
+                                  "", std::nullopt});
+        co_return stopped();
+      }
+      std::erase_if(todo, [&](const Work& w) { return !r.doubtful.count(w.key); });
+      log.with("stream", s.name).info("{} record(s) in doubt read back; writing what People lacks", todo.size());
+    }
   }
 
   // ------------------------------------------------------ CRM -> People
@@ -753,7 +959,7 @@ struct Engine::Impl final : Resolvers {
     connectors::CrmWatermark gathered_reached;
     auto flush = [&]() -> awaitable<bool> {
       if (gathered.empty()) co_return true;
-      auto r = co_await process(s, gathered, c, rep, shown, parked_rows);
+      auto r = co_await process_settled(s, gathered, c, rep, shown, parked_rows);
       if (r.ok && may_store(gathered_reached.time))
         c.checkpoints.push_back({s.name, gathered_reached.time,
                                  {gathered_reached.ids_at_time.begin(), gathered_reached.ids_at_time.end()}, 0});
@@ -824,7 +1030,7 @@ struct Engine::Impl final : Resolvers {
           std::make_move_iterator(left.begin() +
                                   static_cast<std::ptrdiff_t>(std::min(left.size(), i + kChunkRecords))));
       std::map<std::string, std::int64_t> none;
-      auto r = co_await process(s, chunk, c, rep, shown, none);
+      auto r = co_await process_settled(s, chunk, c, rep, shown, none);
       commit(c);
       if (progress) progress(rep);
       if (!r.ok) co_return r.in_doubt ? Round::again : Round::stopped;
@@ -852,7 +1058,7 @@ struct Engine::Impl final : Resolvers {
       auto got = co_await limited(rep, [&] { return crm.get_deleted(src.module, since, page); });
       if (auto* e = std::get_if<CallError>(&got)) {
         note_error(rep, *e);
-        co_return Step{false, false};
+        co_return stopped();
       }
       auto& pg = std::get<connectors::Page<connectors::CrmDeleted>>(got);
       state::Commit c;
@@ -876,7 +1082,7 @@ struct Engine::Impl final : Resolvers {
         }
       }
       for (const auto& [key, id] : targets) {
-        if (stop_requested) co_return Step{false, false};
+        if (stop_requested) co_return stopped();
         if (opt.dry_run) {
           plan(rep, shown, s.on_delete == config::OnDelete::complete ? "complete (deleted in CRM)" : "delete",
                id + " for " + key);
@@ -907,7 +1113,7 @@ struct Engine::Impl final : Resolvers {
         if (err && err->outcome != Outcome::permanent) {
           if (err->outcome != Outcome::in_doubt) note_error(rep, *err);
           commit(c);
-          co_return Step{false, err->outcome == Outcome::in_doubt};
+          co_return Step{false, err->outcome == Outcome::in_doubt, err->message, {}};
         }
         if (err) {
           // Already gone from People (or refused for good): nothing to undo.
@@ -933,24 +1139,6 @@ struct Engine::Impl final : Resolvers {
   }
 
   // ------------------------------------------------------ People -> CRM
-  static Value job_value(const connectors::PeopleJob& j) {
-    Value::Object o;
-    auto put = [&](const char* k, const std::string& v) { o.emplace(k, Value::string(v)); };
-    put("jobId", j.id);
-    put("jobName", j.name);
-    put("projectId", j.project_id);
-    put("projectName", j.project_name);
-    put("clientId", j.client_id);
-    put("clientName", j.client_name);
-    put("jobStatus", j.status);
-    put("fromDate", j.from_date);
-    put("toDate", j.to_date);
-    put("description", j.description);
-    put("hours", j.hours);
-    put("totalhours", j.total_hours);
-    put("id", j.id);
-    return Value::object(std::move(o));
-  }
 
   awaitable<void> run_write_back(const config::Stream& s, StreamReport& rep) {
     const auto& src = std::get<config::PeopleSource>(s.from);
@@ -967,7 +1155,19 @@ struct Engine::Impl final : Resolvers {
     for (const auto& m : store.id_map_list(*src.of_stream))
       if (m.hash.rfind("deleted:", 0) != 0) source_of[m.target_id] = m.source_key;
     std::map<std::string, std::size_t> shown;
-    std::vector<std::pair<Work, Mapped>> pending;
+    // The field types of the module, once per pass: values are sent typed.
+    auto got_fields = co_await limited(rep, [&] { return crm.get_fields(*s.module); });
+    if (auto* e = std::get_if<CallError>(&got_fields)) {
+      note_error(rep, *e);
+      co_return;
+    }
+    const auto& crm_fields = std::get<std::vector<connectors::CrmField>>(got_fields);
+    struct Pending {
+      Work w;
+      Mapped m;
+      connectors::CrmUpdate u;
+    };
+    std::vector<Pending> pending;
     // CRM updates go out while the jobs are read, 100 at a time (the last
     // ones at the end), so what waits in memory stays under one batch.
     auto send = [&](bool all) -> awaitable<bool> {
@@ -979,18 +1179,16 @@ struct Engine::Impl final : Resolvers {
         std::vector<connectors::CrmUpdate> updates;
         std::vector<state::OutboxEntry> intents;
         for (std::size_t k = i; k < end; ++k) {
-          connectors::CrmUpdate u;
-          u.id = source_of[pending[k].first.key];
-          for (const auto& [name, v] : *pending[k].second.fields.as_object()) u.fields.emplace_back(name, v.text());
+          const connectors::CrmUpdate& u = pending[k].u;
           if (opt.dry_run) {
             std::string f;
-            for (const auto& [name, v] : u.fields) f += (f.empty() ? "" : ", ") + name + "=" + v;
+            for (const auto& [name, v] : u.fields) f += (f.empty() ? "" : ", ") + name + "=" + v.text();
             plan(rep, shown, "update CRM", *s.module + " " + u.id + ": " + f);
             ++rep.updated;
             continue;
           }
-          intents.push_back({0, s.name, pending[k].first.key, kOpCrmUpdate, "{}", state::OutboxState::sent, 1, 0, 0});
-          updates.push_back(std::move(u));
+          intents.push_back({0, s.name, pending[k].w.key, kOpCrmUpdate, "{}", state::OutboxState::sent, 1, 0, 0});
+          updates.push_back(u);
         }
         if (opt.dry_run) continue;
         const auto ids = store.outbox_add_many(intents);
@@ -999,7 +1197,7 @@ struct Engine::Impl final : Resolvers {
         for (auto id : ids) c.outbox_done.push_back(id);
         if (auto* e = std::get_if<CallError>(&got)) {
           if (e->outcome == Outcome::permanent) {
-            for (std::size_t k = i; k < end; ++k) dead_letter(s, pending[k].first, e->message, e->vendor_code, c, rep);
+            for (std::size_t k = i; k < end; ++k) dead_letter(s, pending[k].w, e->message, e->vendor_code, c, rep);
             commit(c);
             continue;
           }
@@ -1011,9 +1209,9 @@ struct Engine::Impl final : Resolvers {
         const auto& results = std::get<std::vector<connectors::CrmUpdateResult>>(got);
         for (std::size_t k = i; k < end; ++k) {
           const auto& r = results[k - i];
-          Work& w = pending[k].first;
+          Work& w = pending[k].w;
           if (r.outcome == Outcome::ok) {
-            c.id_map_upserts.push_back({s.name, w.key, updates[k - i].id, pending[k].second.hash, 0});
+            c.id_map_upserts.push_back({s.name, w.key, updates[k - i].id, pending[k].m.hash, 0});
             ++rep.updated;
           } else if (r.outcome == Outcome::permanent) {
             dead_letter(s, w, r.message, r.code, c, rep);
@@ -1042,7 +1240,7 @@ struct Engine::Impl final : Resolvers {
         auto it = source_of.find(j.id);
         if (it == source_of.end()) continue;
         ++rep.read;
-        Work w{j.id, job_value(j), std::nullopt, 0};
+        Work w{j.id, job_record(j), std::nullopt, 0};
         auto m = map_record(s, w.record, ctx, *this);
         if (auto* f = std::get_if<MapFailure>(&m)) {
           if (opt.dry_run) {
@@ -1058,7 +1256,18 @@ struct Engine::Impl final : Resolvers {
           ++rep.unchanged;
           continue;
         }
-        pending.emplace_back(std::move(w), std::get<Mapped>(std::move(m)));
+        Pending p{std::move(w), std::get<Mapped>(std::move(m)), {}};
+        p.u.id = it->second;
+        if (auto why = typed_update(*s.module, crm_fields, p.m, p.u)) {
+          if (opt.dry_run) {
+            plan(rep, shown, "dead letter", p.w.key + ": " + *why);
+            ++rep.dead_lettered;
+          } else {
+            dead_letter(s, p.w, *why, "", c, rep);
+          }
+          continue;
+        }
+        pending.push_back(std::move(p));
       }
       commit(c);
       if (!co_await send(false)) co_return;
@@ -1092,6 +1301,8 @@ struct Engine::Impl final : Resolvers {
     worst = RunOutcome::ok;
     ref_answers.clear();
     ref_unresolved.clear();
+    erecno_of.clear();
+    employee_missing.clear();
     projects_loaded = false;
     planned.clear();
     RunReport report;

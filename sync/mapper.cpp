@@ -187,9 +187,9 @@ std::variant<Mapped, MapFailure> map_record(const config::Stream& s, const Value
   return m;
 }
 
-std::vector<std::string> needed_fields(const config::Stream& s) {
+std::vector<std::string> named_fields(const config::Stream& s) {
   const auto* crm = std::get_if<config::CrmSource>(&s.from);
-  if (!crm || crm->fields.empty()) return {};
+  if (!crm) return {};
   std::set<std::string> names(crm->fields.begin(), crm->fields.end());
   for (const auto& [k, mv] : s.map) collect_fields(mv, names);
   for (const auto& [field, values] : crm->where) names.insert(field);
@@ -197,6 +197,12 @@ std::vector<std::string> needed_fields(const config::Stream& s) {
   names.erase("id");  // always sent by CRM
   names.insert("Modified_Time");
   return {names.begin(), names.end()};
+}
+
+std::vector<std::string> needed_fields(const config::Stream& s) {
+  const auto* crm = std::get_if<config::CrmSource>(&s.from);
+  if (!crm || crm->fields.empty()) return {};
+  return named_fields(s);
 }
 
 std::string to_json(const Value& v) {

@@ -64,6 +64,10 @@ std::variant<Mapped, MapFailure> map_record(const config::Stream& s, const Value
 // Empty when the stream asks for all fields.
 std::vector<std::string> needed_fields(const config::Stream& s);
 
+// Every source field a CRM stream names (its `fields`, templates, `where`,
+// `status`; top-level names), whether or not it asks for all fields.
+std::vector<std::string> named_fields(const config::Stream& s);
+
 // Canonical compact JSON of a Value (object keys sorted), and a stable hash.
 std::string to_json(const Value& v);
 std::string stable_hash(std::string_view text);

@@ -64,5 +64,26 @@ TEST(TimeFmt, YearsOutsideWhatSysTimeHoldsAreRefused) {
   EXPECT_EQ(format_http_date(*http), "Tue, 31 Dec 2261 23:59:59 GMT");
 }
 
+TEST(DatePattern, CompanyDateFormatsBothWays) {
+  EXPECT_EQ(format_date_pattern("2024-05-01", "dd-MMM-yyyy").value_or(""), "01-May-2024");
+  EXPECT_EQ(format_date_pattern("2024-12-31", "MM/dd/yyyy").value_or(""), "12/31/2024");
+  EXPECT_EQ(format_date_pattern("2024-02-29", "dd.MM.yyyy").value_or(""), "29.02.2024");
+  EXPECT_EQ(format_date_pattern("2024-05-01", "yyyy-MM-dd").value_or(""), "2024-05-01");
+  EXPECT_FALSE(format_date_pattern("2023-02-29", "dd-MMM-yyyy"));
+  EXPECT_FALSE(format_date_pattern("01-May-2024", "dd-MMM-yyyy"));
+  EXPECT_EQ(parse_date_pattern("01-may-2024", "dd-MMM-yyyy").value_or(""), "2024-05-01");
+  EXPECT_EQ(parse_date_pattern("12/31/2024", "MM/dd/yyyy").value_or(""), "2024-12-31");
+  for (const char* bad : {"2024-05-01", "1-May-2024", "01-Mai-2024", "31-Apr-2024", "01-May-2024x", ""})
+    EXPECT_FALSE(parse_date_pattern(bad, "dd-MMM-yyyy")) << bad;
+  for (const char* p : {"dd-MMM-yyyy", "dd/MM/yyyy", "MM/dd/yyyy", "yyyy-MM-dd", "dd.MM.yyyy", "dd MMM yyyy"})
+    EXPECT_TRUE(valid_date_pattern(p)) << p;
+  for (const char* p : {"dd-mm-yy", "d/M/yyyy", "yyyy-MM", "ddMMyyyyx", "dd-MMMM-yyyy", ""})
+    EXPECT_FALSE(valid_date_pattern(p)) << p;
+}
+
+TEST(DatePattern, IfModifiedSinceOffsetForm) {
+  EXPECT_EQ(format_utc_iso_offset(*parse_iso8601("2024-05-01T15:30:00+05:30")), "2024-05-01T10:00:00+00:00");
+}
+
 }  // namespace
 }  // namespace peoplesync

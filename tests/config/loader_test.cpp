@@ -134,6 +134,31 @@ TEST_F(ConfigTest, ExampleConfigLoadsWithDefaultsFilled) {
   EXPECT_THAT(describe(c.streams[1]), HasSubstr("lookup deals"));
 }
 
+TEST_F(ConfigTest, PeopleDateFormatDefaultsAndIsChecked) {
+  LoadResult r = load(example());
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config->people.date_format, "dd-MMM-yyyy");
+  EXPECT_EQ(r.config->zoho.refresh_token_file, token_file(0600));
+  std::string y = example();
+  y.replace(y.find("date_format: dd-MMM-yyyy"), 24, "date_format: MM/dd/yyyy");
+  r = load(y);
+  ASSERT_TRUE(r.ok()) << all_errors(r);
+  EXPECT_EQ(r.config->people.date_format, "MM/dd/yyyy");
+  y.replace(y.find("date_format: MM/dd/yyyy"), 23, "date_format: dd-mm-yy");
+  r = load(y);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(all_errors(r), HasSubstr("people.date_format: 'dd-mm-yy' is not a date pattern"));
+}
+
+TEST_F(ConfigTest, AJobDescriptionIsAConfigErrorNamingTheKey) {
+  std::string y = example();
+  y.replace(y.find("      toDate: \"{Closing_Date}\"\n"), 0, "      description: \"CRM deal {id}\"\n");
+  LoadResult r = load(y);
+  ASSERT_FALSE(r.ok());
+  EXPECT_THAT(all_errors(r), HasSubstr("streams[0].map.description"));
+  EXPECT_THAT(all_errors(r), HasSubstr("no description field"));
+}
+
 TEST_F(ConfigTest, DataCenterDerivesHostsAndEachCanBeOverridden) {
   std::string y = minimal();
   y.replace(y.find("zoho:\n"), 6, "zoho:\n  data_center: ca\n  people_url: http://127.0.0.1:8443/\n");

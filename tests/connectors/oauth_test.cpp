@@ -174,7 +174,8 @@ TEST_F(OAuthTest, InvalidCodeIsFatalAndSaysWhatToDo) {
   const CallError& e = std::get<CallError>(t);
   EXPECT_EQ(e.outcome, Outcome::auth);
   EXPECT_EQ(e.vendor_code, "invalid_code");
-  EXPECT_NE(e.message.find("Create a new refresh token"), std::string::npos);
+  EXPECT_NE(e.message.find("Create a new one"), std::string::npos);
+  EXPECT_NE(e.message.find("peoplesync auth --code"), std::string::npos);
   EXPECT_NE(e.message.find("/etc/peoplesync/refresh_token"), std::string::npos);
   EXPECT_EQ(e.message.find("1000.refresh.value"), std::string::npos);
   EXPECT_EQ(fake_.requests().size(), 1u);  // no retry loop

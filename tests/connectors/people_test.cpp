@@ -164,23 +164,22 @@ TEST_F(PeopleTest, JobsParseAndWrongShape) {
   EXPECT_NE(std::get<CallError>(bad).message.find("result is not a list"), std::string::npos);
 }
 
-// Found by tests/hostile: a list read answered status 0 without "result" was
-// taken for an empty page, so a reconcile looking for an in-doubt add found
-// nothing and the add was made again. It is a reply of the wrong shape.
-TEST_F(PeopleTest, ListReadWithoutResultIsAnErrorNotAnEmptyPage) {
-  const std::string no_result = R"({"response":{"message":"Data fetched successfully","status":0}})";
+// A list read answered status 0 without "result" is how People says "no
+// records" (C2, BEHAVIOUR.md; issue "First contact"): an empty page. (Once
+// taken for a reply of the wrong shape after tests/hostile, which made a
+// first run in an org without projects stop.)
+TEST_F(PeopleTest, ListReadWithoutResultIsAnEmptyPage) {
+  const std::string no_result = R"({"response":{"message":"No records found","status":0}})";
   for (int i = 0; i < 3; ++i) script_.push_back(reply(200, no_result));
   auto jobs = run(people_.get_jobs({}));
   auto projects = run(people_.get_projects(0));
   auto logs = run(people_.get_timelogs({}));
-  for (const auto* e : {std::get_if<CallError>(&jobs), std::get_if<CallError>(&projects), std::get_if<CallError>(&logs)}) {
-    ASSERT_NE(e, nullptr);
-    EXPECT_EQ(e->outcome, Outcome::retry);
-    EXPECT_NE(e->message.find("unexpected reply: no \"result\""), std::string::npos) << e->message;
-  }
-  EXPECT_EQ(std::get<CallError>(jobs).message.rfind("people/getjobs: ", 0), 0u);
-  EXPECT_EQ(std::get<CallError>(projects).message.rfind("people/getprojects: ", 0), 0u);
-  EXPECT_EQ(std::get<CallError>(logs).message.rfind("people/gettimelogs: ", 0), 0u);
+  ASSERT_TRUE(std::holds_alternative<Page<PeopleJob>>(jobs));
+  ASSERT_TRUE(std::holds_alternative<Page<PeopleProject>>(projects));
+  ASSERT_TRUE(std::holds_alternative<Page<PeopleTimelog>>(logs));
+  EXPECT_TRUE(std::get<Page<PeopleJob>>(jobs).items.empty());
+  EXPECT_TRUE(std::get<Page<PeopleProject>>(projects).items.empty());
+  EXPECT_TRUE(std::get<Page<PeopleTimelog>>(logs).items.empty());
   // An empty list is still an empty page.
   script_.push_back(reply(200, R"({"response":{"result":[],"status":0}})"));
   auto empty = run(people_.get_jobs({}));
@@ -253,7 +252,8 @@ TEST_F(PeopleTest, BulkTimelogsLimitsAndUnconfirmedItems) {
   std::vector<TimelogInput> two(2, TimelogInput{"a@x.com", "J", "", "2024-01-01", "", "01:00", "", "", "", ""});
   script_.push_back(reply(200, R"({"response":{"result":{"addedTimelogIds":[5]},"status":0}})"));
   auto r = std::get<BulkTimelogResult>(run(people_.add_update_timelogs(two)));
-  EXPECT_EQ(r.items[0].kind, TimelogItemResult::Kind::added);
+  // One id for two adds: which one got it cannot be told; both are read back.
+  EXPECT_EQ(r.items[0].outcome, Outcome::in_doubt);
   EXPECT_EQ(r.items[1].outcome, Outcome::in_doubt);
 }
 

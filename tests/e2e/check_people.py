@@ -7,16 +7,16 @@ never from the daemon's state file; then compared with what People holds.
 Expected:
   - a deal passing `where` (Stage in Closed Won, Delivery, Completed) whose
     Project_Ref resolves to a People project (refs["Zoho Projects"]) that is
-    not completed -> exactly one job named by the deal (project, description
-    "CRM deal {id}", status Completed iff Stage is Completed);
+    not completed -> exactly one job named by the deal (project, status
+    Completed iff Stage is Completed; the job form has no description);
   - a call whose deal got a job -> exactly one time log (workItem = Subject,
     user = Owner.email, date = Call_Start_Time's UTC date, hours =
     HH:mm of the duration, on that job), except when that job is Completed:
     People refuses it (9025) and the call must be a dead letter;
   - hours back: each such deal's Hours_Logged is the job's logged hours
     (hours_decimal of the sum of its time logs) and Job_Status its status;
-  - a deal deleted in CRM (on_delete: complete): at most one job described
-    "CRM deal {id}", and it is Completed (none if the deal never had one);
+  - a deal deleted in CRM (on_delete: complete): at most one job named
+    by the deal, and it is Completed (none if the deal never had one);
   - nothing else: no other job, no other time log.
 The state file is read only for the dead letters (which only it records).
 
@@ -75,7 +75,11 @@ def main():
     calls = get(a.url, a.ca, "/crm/Calls")
     jobs = get(a.url, a.ca, "/people/jobs")
     logs = get(a.url, a.ca, "/people/timelogs")
-    deleted_deals = {d["id"] for d in get(a.url, a.ca, "/crm/Deals/deleted")}
+    deleted = get(a.url, a.ca, "/crm/Deals/deleted")
+    deleted_deals = {d["id"] for d in deleted}
+    # People's job form has no description: a deleted deal's job is known by
+    # its name (the deal's display name).
+    deleted_deal_of_name = {d["display_name"]: d["id"] for d in deleted}
 
     project_by_ref = {p["refs"]["Zoho Projects"]: p for p in projects if "Zoho Projects" in p.get("refs", {})}
 
@@ -99,7 +103,6 @@ def main():
         expected_jobs[d["id"]] = {
             "name": d["Deal_Name"],
             "project_id": p["id"],
-            "description": "CRM deal " + d["id"],
             "status": "Completed" if d["Stage"] == "Completed" else "In-Progress",
         }
     jobs_by_name = collections.defaultdict(list)
@@ -118,7 +121,7 @@ def main():
             problem("duplicate job", "%s x%d: %s" % (e["name"], len(got), [j["id"] for j in got]))
         j = got[0]
         job_of_deal[deal_id] = j
-        for k in ("project_id", "description", "status"):
+        for k in ("project_id", "status"):
             if j[k] != e[k]:
                 wrong_jobs += 1
                 problem("job differs", "%s: %s is %r, expected %r" % (e["name"], k, j[k], e[k]))
@@ -126,10 +129,8 @@ def main():
     # Jobs of deals deleted in CRM: completed (on_delete: complete), never doubled.
     deleted_jobs = collections.defaultdict(list)
     for j in jobs:
-        if j["name"] not in expected_names and j["description"].startswith("CRM deal "):
-            deal_id = j["description"][len("CRM deal "):]
-            if deal_id in deleted_deals:
-                deleted_jobs[deal_id].append(j)
+        if j["name"] not in expected_names and j["name"] in deleted_deal_of_name:
+            deleted_jobs[deleted_deal_of_name[j["name"]]].append(j)
     for deal_id, got in deleted_jobs.items():
         if len(got) > 1:
             dup_jobs += len(got) - 1
@@ -208,7 +209,8 @@ def main():
         d = deal_by_id[deal_id]
         want_h, want_s = hours_decimal(logged[j["id"]]), j["status"]
         got_h, got_s = d.get("Hours_Logged"), d.get("Job_Status")
-        if got_h is None or abs(float(got_h) - float(want_h)) > 0.005 or got_s != want_s:
+        # Written back typed: a number field holds a JSON number, not a string.
+        if not isinstance(got_h, (int, float)) or abs(float(got_h) - float(want_h)) > 0.005 or got_s != want_s:
             wrong_back += 1
             problem("hours back", "deal %s: Hours_Logged %r Job_Status %r, expected %s %s"
                     % (deal_id, got_h, got_s, want_h, want_s))

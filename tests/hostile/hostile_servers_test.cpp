@@ -866,7 +866,7 @@ asio::awaitable<Observed> perform(Client& cl, Call call, std::string marker, std
       break;
     }
     case Call::crm_update: {
-      const std::vector<CrmUpdate> records{{"D1", {{"Stage", "Won"}}}};
+      const std::vector<CrmUpdate> records{{"D1", {{"Stage", Value::string("Won")}}}};
       auto r = co_await cl.crm->update(module, records);
       take(o, r);
       break;

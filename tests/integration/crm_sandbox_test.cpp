@@ -178,7 +178,7 @@ TEST_F(CrmSandbox, ChangedRecordsAreReadOnceThenThePollIs304Again) {
   auto [first, all] = walk({});
   ASSERT_OK(first);
   ASSERT_EQ(all.ids.size(), 5u);
-  ASSERT_OK(run(crm().update("Calls", {{"4150868000005000001", {{"Subject", "Call 2 (edited)"}}}})));
+  ASSERT_OK(run(crm().update("Calls", {{"4150868000005000001", {{"Subject", Value::string("Call 2 (edited)")}}}})));
   ASSERT_EQ(admin("POST", "/_admin/crm/Calls", R"({"Subject":"Call 6"})").status, 200);
   auto [second, changed] = walk(std::get<CrmWalkStats>(first).reached);
   ASSERT_OK(second);
@@ -253,9 +253,10 @@ TEST_F(CrmSandbox, BatchUpdateWithMixedResultsIs207PerRecord) {
   SandboxOptions o;
   o.seed_json = calls_seed(5, 1, a_day_ago());
   start(o);
-  std::vector<CrmUpdate> batch{{"4150868000005000000", {{"Hours_Logged", "2.5"}}},
-                               {"999", {{"Hours_Logged", "1"}}},
-                               {"4150868000005000003", {{"Hours_Logged", "7.25"}, {"Job_Status", "Completed"}}}};
+  std::vector<CrmUpdate> batch{
+      {"4150868000005000000", {{"Hours_Logged", Value::number("2.5")}}},
+      {"999", {{"Hours_Logged", Value::number("1")}}},
+      {"4150868000005000003", {{"Hours_Logged", Value::number("7.25")}, {"Job_Status", Value::string("Completed")}}}};
   auto res = run(crm().update("Calls", batch));
   ASSERT_OK(res);
   const auto& items = std::get<std::vector<CrmUpdateResult>>(res);
@@ -274,11 +275,11 @@ TEST_F(CrmSandbox, BatchUpdateWithMixedResultsIs207PerRecord) {
   EXPECT_EQ(calls("crm/Calls/update"), 1);
   // The sandbox holds the new values.
   const std::string rows = admin("GET", "/_admin/crm/Calls").body;
-  EXPECT_NE(rows.find(R"("Hours_Logged":"7.25")"), std::string::npos) << rows;
+  EXPECT_NE(rows.find(R"("Hours_Logged":7.25)"), std::string::npos) << rows;
   EXPECT_NE(rows.find(R"("Job_Status":"Completed")"), std::string::npos);
 
   // Over 100 records is refused before anything is sent.
-  std::vector<CrmUpdate> big(101, CrmUpdate{"4150868000005000000", {{"Hours_Logged", "1"}}});
+  std::vector<CrmUpdate> big(101, CrmUpdate{"4150868000005000000", {{"Hours_Logged", Value::number("1")}}});
   auto refused = run(crm().update("Calls", big));
   EXPECT_EQ(error_of(refused).outcome, Outcome::permanent);
   EXPECT_EQ(transport_->count("crm"), 1);
