@@ -423,10 +423,9 @@ int run(const config::Config& initial, state::Store& store, const RunOptions& op
             co_await poll_timer.async_wait(asio::as_tuple(asio::use_awaitable));
             if (stopping) break;
           }
-          if (!stopping) {
-            ready = true;
-            notifier.ready();
-          }
+          // READY=1 for systemd: the service is up. /readyz turns 200 only
+          // once the preflight below has passed.
+          if (!stopping) notifier.ready();
         }
         bool preflight_ok = eo.dry_run;  // a dry run writes nothing: no preflight
         while (!stopping) {
@@ -448,6 +447,10 @@ int run(const config::Config& initial, state::Store& store, const RunOptions& op
               if (!daemon) {
                 out << "preflight failed; nothing was written:\n" << sync::format_report(pf);
                 exit_code = exit_code_of(pf.worst());
+                // The run happened and failed: the run history (`status`,
+                // "Recent runs") says so rather than showing no run at all.
+                store.finish_run(store.begin_run(mode), exit_code,
+                                 "preflight failed, nothing was written: " + live.preflight_failures.front());
                 break;
               }
               live.summary = "preflight failed, nothing is written: " + live.preflight_failures.front();

@@ -108,11 +108,15 @@ TEST_F(AppTest, CheckBrokenConfigsExit78WithLine) {
     std::string from, to, expect;
   };
   const std::vector<Case> cases{
-      {"  poll_interval: 5m", "  poll_intervall: 5m", ":12:3: service.poll_intervall: unknown key"},
-      {"  poll_interval: 5m", "  poll_interval: [5m]", ":12:18: service.poll_interval: expected a single value"},
-      {"  poll_interval: 5m", "  poll_interval: 5 mins", ":12:18: service.poll_interval: bad duration"},
-      {"      jobName: \"{Deal_Name}\"\n", "", ":29:7: streams[0].map: missing required key 'jobName'"},
-      {"{Subject}", "{Subject|shout}", ":48:17: streams[1].map.workItem: template"},
+      {"  poll_interval: 5m", "  poll_intervall: 5m", ":14:3: service.poll_intervall: unknown key"},
+      {"  poll_interval: 5m", "  poll_interval: [5m]", ":14:18: service.poll_interval: expected a single value"},
+      {"  poll_interval: 5m", "  poll_interval: 5 mins", ":14:18: service.poll_interval: bad duration"},
+      {"      jobName: \"{Deal_Name}\"\n", "", ":31:7: streams[0].map: missing required key 'jobName'"},
+      {"{Subject}", "{Subject|shout}", ":49:17: streams[1].map.workItem: template"},
+      // People's job form has no description (7013): the key is refused where it stands.
+      {"      toDate: \"{Closing_Date}\"\n", "      toDate: \"{Closing_Date}\"\n      description: \"CRM deal {id}\"\n",
+       ":35:7: streams[0].map.description: People's job form (P_TimesheetJob) has no description field"},
+      {"  date_format: dd-MMM-yyyy", "  date_format: dd-MMM-yyyy\n  dateformat: x", ":11:3: people.dateformat: unknown key"},
       {"stream: deals,", "stream: dealz,", "lookup of unknown stream 'dealz'"},
       {"  data_center: com ", "  crm_url: http://zoho.example\n  data_center: com ",
        ":4:12: zoho.crm_url: http:// is allowed only for loopback"},
@@ -236,15 +240,20 @@ TEST_F(AppTest, RetryRequeuesDeadLetters) {
   EXPECT_EQ(outbox[0].op, "retry");
 }
 
-// Zoho cannot be reached from here (no network, no DNS): the one-shot run
-// gives up after a few token attempts, says so, exits 75 and records it.
+// Zoho cannot be reached from here (no network, no DNS): the one-shot run's
+// preflight gives up after a few token attempts, says so (nothing written),
+// exits 75 and records the run.
 TEST_F(AppTest, RunRecordsTheRunHonestly) {
   EXPECT_EQ(run({"--run-once", "-c", config_path()}), 75);
+  EXPECT_THAT(out_.str(), HasSubstr("preflight failed; nothing was written"));
+  EXPECT_THAT(out_.str(), ::testing::ContainsRegex("FAILED +token: "));
   auto store = state::Store::open((dir_ / "state.db").string(), clock_);
   const auto runs = store->recent_runs(5);
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].mode, "run-once");
   EXPECT_EQ(runs[0].exit_code, 75);
+  EXPECT_THAT(runs[0].summary, HasSubstr("preflight failed"));
+  EXPECT_THAT(runs[0].summary, HasSubstr("token"));
 }
 
 }  // namespace

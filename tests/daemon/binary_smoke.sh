@@ -27,8 +27,14 @@ expect 0 '^peoplesync [0-9]+\.[0-9]+\.[0-9]+' -- "$bin" --version
 expect 0 'Exit codes' -- "$bin" --help
 expect 2 "unknown option '--nope'" -- "$bin" --nope
 expect 0 '^ok: ' -- "$bin" check -c "$tmp/config.yaml"
+# The scopes of the example config, as README "Getting a refresh token" lists them (stdout only).
+scopes=$("$bin" auth -c "$tmp/config.yaml" --scopes 2>/dev/null)
+want='ZOHOPEOPLE.forms.CREATE,ZOHOPEOPLE.forms.UPDATE,ZOHOPEOPLE.forms.READ,ZOHOPEOPLE.timetracker.ALL,ZohoCRM.modules.deals.READ,ZohoCRM.settings.fields.READ,ZohoCRM.coql.READ,ZohoCRM.modules.calls.READ,ZohoCRM.modules.deals.UPDATE'
+if [[ "$scopes" == "$want" ]]; then echo "ok: auth --scopes prints the README's list"
+else echo "FAIL: auth --scopes printed '$scopes', README says '$want'"; fail=1; fi
+expect 2 "exactly one of --scopes and --code" -- "$bin" auth -c "$tmp/config.yaml"
 sed 's/poll_interval: 5m/poll_interval: 5 minutes/' "$tmp/config.yaml" >"$tmp/bad.yaml"
-expect 78 "bad.yaml:12:18: service.poll_interval: bad duration" -- "$bin" check -c "$tmp/bad.yaml"
+expect 78 "bad.yaml:14:18: service.poll_interval: bad duration" -- "$bin" check -c "$tmp/bad.yaml"
 chmod 644 "$tmp/refresh_token"
 expect 78 "readable by group or others" -- "$bin" check -c "$tmp/config.yaml"
 chmod 600 "$tmp/refresh_token"

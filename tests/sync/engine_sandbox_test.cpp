@@ -439,6 +439,29 @@ TEST_F(EngineSandbox, AMassUpdatedSecondPastThePagingCapArrivesOnce) {
   EXPECT_TRUE(stream(again, "calls").completed) << stream(again, "calls").error;
 }
 
+// Item 2: a revoked access token (People answers 7202 in its own envelope,
+// CRM 401 INVALID_TOKEN) is refreshed once and the call repeated: a
+// revocation costs a refresh, not a record.
+TEST_F(EngineSandbox, RevokedAccessTokensCostARefreshNotARecord) {
+  pass();
+  const auto dead_before = store_->dead_letters().size();
+  ASSERT_EQ(admin(Method::post, "/crm/Calls",
+                  R"({"id":")" + store_->id_map_list("calls").front().source_key + R"(","Call_Duration_in_seconds":7200})")
+                .status,
+            200);
+  const int grants_before = tokens_->refreshes();
+  ASSERT_EQ(admin(Method::post, "/revoke?access_tokens=all").status, 200);
+  const auto r = pass();
+  for (const auto& s : r.streams) EXPECT_TRUE(s.completed) << s.stream << ": " << s.error;
+  EXPECT_EQ(stream(r, "calls").updated, 1);
+  EXPECT_EQ(tokens_->refreshes(), grants_before + 1);
+  EXPECT_EQ(store_->dead_letters().size(), dead_before);
+  // The pass's first call (CRM's, 401 INVALID_TOKEN, or People's, 7202)
+  // met the revocation; connectors_test covers People's 7202 call by call.
+  const std::string stats = admin(Method::get, "/stats").body;
+  EXPECT_TRUE(stats.find("INVALID_TOKEN") != std::string::npos || stats.find("7202") != std::string::npos) << stats;
+}
+
 // Item 4: the same sync with People echoing bulk items verbatim (the default
 // fixture echoes them as People stores them: erecno, job name, 01:00).
 class EngineSandboxVerbatim : public EngineSandbox {
