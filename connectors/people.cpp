@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <set>
 #include <cctype>
 #include <cstdio>
 
@@ -192,10 +193,13 @@ bool all_digits(std::string_view s) {
 Fit fit_user(const std::string& echo, const std::string& sent) {
   if (echo.empty()) return Fit::unknown;
   if (lower(echo) == lower(sent)) return Fit::yes;
-  // Two emails that differ are two people; an erecno or employee id echoed
-  // for an email (or the reverse) cannot be compared here.
+  // Two emails that differ are two people, and so are two erecnos; an
+  // erecno echoed for an email or an employee id (or the reverse) cannot be
+  // compared here.
   const bool e_mail = echo.find('@') != std::string::npos, s_mail = sent.find('@') != std::string::npos;
-  return e_mail == s_mail ? Fit::no : Fit::unknown;
+  if (e_mail && s_mail) return Fit::no;
+  if (!e_mail && !s_mail && all_digits(echo) == all_digits(sent)) return Fit::no;
+  return Fit::unknown;
 }
 
 Fit fit_job(const std::string& echo, const std::string& sent) {
@@ -267,6 +271,57 @@ BulkTimelogResult match_bulk_result(const std::vector<TimelogInput>& items, cons
       r.error_code = errors[e].code;
       r.message = errors[e].message;
       r.outcome = classify_people_error(r.error_code, r.message);
+    }
+  }
+  // Errors that each fit several items (two refused items of one date and
+  // length, echoed with an erecno and a job name) cannot be claimed one by
+  // one. But when nothing was added or edited and as many errors are left as
+  // items, every item left failed for sure; only which error is whose is
+  // unknown. All the same error: it is each one's. Different ones: each item
+  // gets all of them as its reason, and is permanent only if all of them are
+  // (else it waits and is sent again: nothing of it is in People). Without
+  // this, such a batch stayed in doubt however often it was read back and
+  // sent again, and the stream stopped.
+  {
+    std::vector<std::size_t> left_items, left_errors;
+    for (std::size_t i = 0; i < items.size(); ++i)
+      if (!failed[i]) left_items.push_back(i);
+    for (std::size_t e = 0; e < errors.size(); ++e)
+      if (!error_done[e]) left_errors.push_back(e);
+    const auto fits_some_error = [&](std::size_t i) {
+      return std::any_of(left_errors.begin(), left_errors.end(),
+                         [&](std::size_t e) { return may_be(errors[e], items[i], company_format); });
+    };
+    if (!left_errors.empty() && added.empty() && edited.empty() && left_errors.size() == left_items.size() &&
+        std::all_of(left_items.begin(), left_items.end(), fits_some_error)) {
+      std::set<std::pair<std::string, std::string>> distinct;
+      bool all_permanent = true;
+      for (std::size_t e : left_errors) {
+        distinct.insert({errors[e].code, errors[e].message});
+        all_permanent &= classify_people_error(errors[e].code, errors[e].message) == Outcome::permanent;
+      }
+      std::string code, message;
+      for (const auto& [c, m] : distinct) {
+        code += (code.empty() ? "" : "|") + c;
+        message += (message.empty() ? "" : "; or ") + (c.empty() ? m : c + " " + m);
+      }
+      if (distinct.size() > 1) {
+        message = "refused with one of: " + message;
+      } else {
+        code = distinct.begin()->first;
+        message = distinct.begin()->second;
+      }
+      for (std::size_t i : left_items) {
+        failed[i] = true;
+        auto& r = out.items[i];
+        r.kind = TimelogItemResult::Kind::failed;
+        r.error_code = code;
+        r.message = message;
+        r.outcome = distinct.size() == 1 ? classify_people_error(code, message)
+                    : all_permanent      ? Outcome::permanent
+                                         : Outcome::retry;
+      }
+      for (std::size_t e : left_errors) error_done[e] = true;
     }
   }
   const bool errors_exact = std::all_of(error_done.begin(), error_done.end(), [](bool b) { return b; });
@@ -351,7 +406,10 @@ boost::asio::awaitable<Expected<Envelope>> PeopleClient::exchange(Request r) {
                           write ? Outcome::in_doubt : Outcome::retry);
   }
   Envelope& e = std::get<Envelope>(env);
-  if (e.status == 1 && !e.errors.empty() && e.errors.front().code == kNoRecordsCode) {
+  // Only a read's "No records found" is an empty page: a write (updateRecord,
+  // modifyjobstatus, deletejob, ...) answered 7024 was refused, and taking it
+  // for success would drop the record silently.
+  if (!write && e.status == 1 && !e.errors.empty() && e.errors.front().code == kNoRecordsCode) {
     e.status = 0;  // "No records found": an empty page
     e.errors.clear();
     e.result_json.clear();

@@ -462,6 +462,7 @@ int run(const config::Config& initial, state::Store& store, const RunOptions& op
               continue;
             }
             log.info("preflight: {} check(s) passed", pf.checks.size());
+            if (options.on_preflight_passed) options.on_preflight_passed();
           }
           const std::int64_t run_id = eo.dry_run ? 0 : store.begin_run(mode);
           const SysTime started = clock.now();

@@ -3,6 +3,7 @@
 // scheduler, the Zoho clients and the engine on one io_context, then either
 // makes one pass (--run-once, --dry-run) or polls until SIGTERM/SIGINT
 // (daemon). Kept apart from app.cpp so Asio/Beast stay in this one file.
+#include <functional>
 #include <iosfwd>
 #include <optional>
 #include <string>
@@ -24,6 +25,9 @@ struct RunOptions {
   std::optional<std::string> since;    // ISO-8601, --since
   std::vector<std::string> streams;    // --stream
   bool progress_on_tty = true;         // live progress on stderr when it is a terminal
+  // Called once the preflight has passed, before the pass writes anything
+  // (the demo counts the preflight's API calls apart from the pass's).
+  std::function<void()> on_preflight_passed;
 };
 
 // Summary of one pass, for callers that print their own report (demo).

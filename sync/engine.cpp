@@ -124,6 +124,10 @@ struct Engine::Impl final : Resolvers {
   std::map<std::string, std::set<std::string>> planned;  // dry run: stream -> keys it would create
   std::map<std::string, std::string> erecno_of;         // assignee (email lowercased, or employee id) -> erecno
   std::set<std::string> employee_missing;               // asked in this pass: People has no such employee
+  // (stream, source key) of adds this pass found in People by reading back
+  // (reconcile): when the record is processed again it is "created", not
+  // "unchanged" (its id-map row is already there).
+  std::set<std::pair<std::string, std::string>> added_by_read_back;
 
   // ---------------------------------------------------------------- Resolvers
   std::optional<std::string> resolve(const std::string& service, const std::string& entity,
@@ -396,6 +400,7 @@ struct Engine::Impl final : Resolvers {
         mapped_targets.insert(*found);
         c.id_map_upserts.push_back({s.name, e.source_key, *found, str_of(p, "hash"), 0});
         ++rep.reconciled;
+        added_by_read_back.insert({s.name, e.source_key});
       }
       c.outbox_done.push_back(e.id);
     }
@@ -574,6 +579,8 @@ struct Engine::Impl final : Resolvers {
         continue;
       }
       const auto existing = store.id_map_get(s.name, w.key);
+      const bool read_back = existing && added_by_read_back.erase({s.name, w.key});
+      if (read_back) ++rep.created;
       const JobHash want{m.hash, m.status.value_or("")};
       // People creates jobs "In-Progress"; without a `status:` mapping the
       // status is never touched.
@@ -581,7 +588,7 @@ struct Engine::Impl final : Resolvers {
       const bool fields_change = !existing || have.fields != want.fields;
       const bool status_change = m.status && have.status != want.status;
       if (!fields_change && !status_change) {
-        ++rep.unchanged;
+        if (!read_back) ++rep.unchanged;
         if (w.parked_row) c.outbox_done.push_back(*w.parked_row);
         continue;
       }
@@ -719,7 +726,7 @@ struct Engine::Impl final : Resolvers {
     for (auto& [w, m] : items) {
       const auto existing = store.id_map_get(s.name, w.key);
       if (existing && existing->hash == m.hash) {
-        ++rep.unchanged;
+        ++(added_by_read_back.erase({s.name, w.key}) ? rep.created : rep.unchanged);
         if (w.parked_row) c.outbox_done.push_back(*w.parked_row);
         continue;
       }
@@ -1303,6 +1310,7 @@ struct Engine::Impl final : Resolvers {
     ref_unresolved.clear();
     erecno_of.clear();
     employee_missing.clear();
+    added_by_read_back.clear();
     projects_loaded = false;
     planned.clear();
     RunReport report;

@@ -266,6 +266,41 @@ TEST(BulkMatch, AnErrorThatFitsTwoItemsLeavesTheAddsInDoubt) {
   }
 }
 
+TEST(BulkMatch, EveryItemRefusedAlikeFailsEvenWhenEachErrorFitsSeveral) {
+  // Two calls of one length on one day, on two completed jobs: People refuses
+  // both (9025), echoing erecnos and job names, so each error fits either
+  // item. Nothing was added and there are as many errors as items, all the
+  // same: both failed (before, they stayed in doubt however often they were
+  // read back and sent again, and the stream stopped).
+  const std::vector<TimelogInput> items{item("ann@example.com", "J1", "2024-05-01", "01:00"),
+                                        item("bob@example.com", "J2", "2024-05-01", "01:00")};
+  const std::vector<EchoedError> refused{{"5001", "01-May-2024", "Deal 1", "01:00", "9025", "Cannot log time for a completed job"},
+                                         {"5002", "01-May-2024", "Deal 2", "01:00", "9025", "Cannot log time for a completed job"}};
+  const auto r = match_bulk_result(items, refused, {}, {}, "dd-MMM-yyyy");
+  for (const auto& i : r.items) {
+    EXPECT_EQ(i.kind, TimelogItemResult::Kind::failed);
+    EXPECT_EQ(i.error_code, "9025");
+    EXPECT_EQ(i.outcome, Outcome::permanent);
+  }
+  // Errors that differ: both items failed for sure (nothing was added), only
+  // which error is whose is unknown: each gets both as its reason.
+  auto mixed = refused;
+  mixed[1].code = "8008";
+  mixed[1].message = "leave";
+  for (const auto& i : match_bulk_result(items, mixed, {}, {}, "dd-MMM-yyyy").items) {
+    EXPECT_EQ(i.outcome, Outcome::permanent);
+    EXPECT_NE(i.message.find("refused with one of: 8008 leave; or 9025"), std::string::npos) << i.message;
+  }
+  // One of them temporary (a lock): nothing of them is in People, so they are sent again, not dead-lettered.
+  mixed[1].code = "7209";
+  mixed[1].message = "API access blocked since threshold limit exceeded";
+  for (const auto& i : match_bulk_result(items, mixed, {}, {}, "dd-MMM-yyyy").items)
+    EXPECT_EQ(i.outcome, Outcome::retry);
+  // Fewer errors than items and no added id: not every item failed for sure.
+  for (const auto& i : match_bulk_result(items, {refused[0]}, {}, {}, "dd-MMM-yyyy").items)
+    EXPECT_EQ(i.outcome, Outcome::in_doubt);
+}
+
 TEST(BulkMatch, MoreOrFewerAddedIdsThanAddsAreInDoubt) {
   const std::vector<TimelogInput> items{item("a@x.com", "J1", "2024-05-01", "01:00"),
                                         item("b@x.com", "J1", "2024-05-01", "01:00")};

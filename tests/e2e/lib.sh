@@ -107,7 +107,6 @@ streams:
       projectId: {resolve: {service: Zoho Projects, entity: project, ref: "{Project_Ref}"}}
       fromDate: "{Created_Time|date}"
       toDate: "{Closing_Date}"
-      description: "CRM deal {id}"
       assignees: [{assignedTo: "{Owner.email}", hours: "40:00"}]
     status: {field: Stage, completed: [Completed]}
     on_delete: complete

@@ -12,9 +12,10 @@
 //    garbage, trickled replies.
 // Every mode runs 1,000 calls, 200 at a time on one io_context, rotating
 // reads and writes of both APIs. Each call must end in a clear error that
-// names its endpoint, with the outcome that keeps records safe (a read is
-// retried, boundedly; a write that may have landed is in doubt and never
-// sent twice), within its deadline. Open file descriptors and RSS are
+// names its endpoint, with the outcome that keeps records safe (a read, and
+// a write that sets a state - a CRM update - is retried, boundedly; an add
+// that may have landed is in doubt and never sent twice), within its
+// deadline. Open file descriptors and RSS are
 // measured after the first batch and after the last: no descriptor of the
 // client may remain, and RSS (after malloc_trim) may grow by at most 8 MiB
 // (not asserted under AddressSanitizer, whose quarantine holds freed memory
@@ -272,6 +273,7 @@ enum class Call {
   people_timelogs,
   people_refs,
   people_add_job,
+  people_update_job,  // forms updateRecord (wrong shapes only)
   people_timelog_write,
   crm_page,
   crm_deleted,
@@ -281,7 +283,9 @@ enum class Call {
 struct Shape {
   Call call;
   const char* body;
-  Outcome outcome;       // of the error; ok: the call succeeds with every item in doubt
+  // Of the error; ok: the call succeeds - a People list read with an empty
+  // page, a time-log write with every item in doubt.
+  Outcome outcome;
   const char* endpoint;  // named in the error ("NN" replaced by the shape's number)
   const char* says;      // also in the error
 };
@@ -289,8 +293,11 @@ struct Shape {
 const std::vector<Shape>& shapes() {
   static const std::vector<Shape> kShapes{
       {Call::people_jobs, R"([])", Outcome::retry, "people/getjobs", "no \"response\" envelope"},
+      // Status 0 without "result" is how People says "no records" (C2, README
+      // "Zoho as the evidence shows it"): an empty page since issue 13, no
+      // longer an error.
       {Call::people_jobs, R"({"response":{"message":"Data fetched successfully","uri":"/api/timetracker/getjobs","status":0}})",
-       Outcome::retry, "people/getjobs", "no \"result\""},
+       Outcome::ok, "", ""},
       {Call::people_projects, R"({"response":{"result":{"projectId":"P1"},"status":0}})", Outcome::retry,
        "people/getprojects", "result is not a list"},
       {Call::people_timelogs, R"({"response":{"result":[{"timelogId":{"id":1}}],"status":0}})", Outcome::retry,
@@ -316,11 +323,26 @@ const std::vector<Shape>& shapes() {
        "people/addjob", "no jobId"},
       {Call::people_add_job, R"({"response":{"result":"J1","status":0}})", Outcome::in_doubt, "people/addjob",
        "no jobId"},
-      {Call::people_timelogs, R"({"response":{"message":"Data fetched successfully","status":0}})", Outcome::retry,
-       "people/gettimelogs", "no \"result\""},
+      {Call::people_timelogs, R"({"response":{"message":"Data fetched successfully","status":0}})", Outcome::ok, "",
+       ""},
       {Call::people_projects, R"({"response":{"result":[{"projectId":["P1"],"projectName":"x"}],"status":0}})",
        Outcome::retry, "people/getprojects", "without projectId"},
       {Call::crm_deleted, R"({"data":{"id":"1"}})", Outcome::retry, "crm ShapeNN/deleted", "unexpected reply"},
+      // The forms API's "No records found" (7024) is an empty page too.
+      {Call::people_timelogs, R"({"response":{"message":"Error occurred","errors":{"code":7024,"message":"No records found"},"status":1}})",
+       Outcome::ok, "", ""},
+      // Another status-1 code on a list read stays an error naming the endpoint.
+      {Call::people_jobs, R"({"response":{"message":"Error occurred","errors":{"code":7025,"message":"No such view"},"status":1}})",
+       Outcome::permanent, "people/getjobs", "7025"},
+      // A list whose "result" is there but empty is an empty page as before;
+      // "result" of another type is still an error (shape 2).
+      {Call::people_jobs, R"({"response":{"result":[],"status":0}})", Outcome::ok, "", ""},
+      // ...but only on a read: a write answered 7024 was refused, never a
+      // silent success (nor an add in doubt).
+      {Call::people_update_job, R"({"response":{"message":"Error occurred","errors":{"code":7024,"message":"No records found"},"status":1}})",
+       Outcome::permanent, "people/updateRecord", "7024"},
+      {Call::people_add_job, R"({"response":{"message":"Error occurred","errors":{"code":7024,"message":"No records found"},"status":1}})",
+       Outcome::permanent, "people/addjob", "7024"},
   };
   return kShapes;
 }
@@ -709,13 +731,20 @@ class Counting final : public Transport {
   explicit Counting(Transport& inner) : inner_(inner) {}
   asio::awaitable<Result> send(Request request) override {
     const std::string endpoint = request.endpoint;
+    // Also by method: "PUT crm" tells CRM updates from CRM reads (both "crm").
+    const std::string by_method = std::string(to_string(request.method)) + " " + endpoint;
     ++sent_[endpoint];
+    ++sent_[by_method];
     Result r = co_await inner_.send(std::move(request));
-    if (const auto* f = std::get_if<Failure>(&r); f && never_sent(f->kind)) ++unsent_[endpoint];
+    if (const auto* f = std::get_if<Failure>(&r); f && never_sent(f->kind)) {
+      ++unsent_[endpoint];
+      ++unsent_[by_method];
+    }
     co_return r;
   }
   // Attempts put on the wire, and those of them that provably never reached
-  // the server (connect or TLS failed).
+  // the server (connect or TLS failed); by endpoint ("crm") or by method and
+  // endpoint ("PUT crm").
   int sent(const std::string& endpoint) const { return get(sent_, endpoint); }
   int unsent(const std::string& endpoint) const { return get(unsent_, endpoint); }
 
@@ -765,6 +794,7 @@ struct Observed {
   bool error = false;
   CallError err;
   std::vector<TimelogItemResult> items;  // a time-log write that succeeded
+  int listed = -1;                       // a People list read that succeeded: its items
   Millis elapsed{0};
 };
 
@@ -776,9 +806,12 @@ void take(Observed& o, const Expected<T>& r) {
   }
 }
 
-bool is_write(Call c) {
-  return c == Call::people_add_job || c == Call::people_timelog_write || c == Call::crm_update;
-}
+// Adds: sent twice they would add twice, so once one may have reached the
+// server it is in doubt and never sent again (it is read back instead).
+bool is_add(Call c) { return c == Call::people_add_job || c == Call::people_timelog_write; }
+// A CRM update sets fields to values: sent twice it changes nothing more, so
+// the client resends it on a 5xx or a lost connection like a read (README
+// "How a pass works"; before issue 13 it was in doubt and sent once).
 
 std::string endpoint_of(Call c) {
   switch (c) {
@@ -787,6 +820,7 @@ std::string endpoint_of(Call c) {
     case Call::people_timelogs: return "people/gettimelogs";
     case Call::people_refs: return "people/getRecordIdsByReferenceIds";
     case Call::people_add_job: return "people/addjob";
+    case Call::people_update_job: return "people/updateRecord";
     case Call::people_timelog_write: return "people/addupdatetimelogs";
     case Call::crm_page: return "crm";
     case Call::crm_deleted: return "crm";
@@ -808,6 +842,7 @@ asio::awaitable<Observed> perform(Client& cl, Call call, std::string marker, std
       q.project_id = marker;
       auto r = co_await cl.people->get_jobs(q);
       take(o, r);
+      if (const auto* ok = std::get_if<Page<PeopleJob>>(&r)) o.listed = static_cast<int>(ok->items.size());
       break;
     }
     case Call::people_projects: {
@@ -824,6 +859,7 @@ asio::awaitable<Observed> perform(Client& cl, Call call, std::string marker, std
       q.to_date = date;
       auto r = co_await cl.people->get_timelogs(q);
       take(o, r);
+      if (const auto* ok = std::get_if<Page<PeopleTimelog>>(&r)) o.listed = static_cast<int>(ok->items.size());
       break;
     }
     case Call::people_refs: {
@@ -839,6 +875,15 @@ asio::awaitable<Observed> perform(Client& cl, Call call, std::string marker, std
       job.name = marker.empty() ? std::string("Hostile job") : marker;
       job.assignees = {{kAnn, "01:00", ""}};
       auto r = co_await cl.people->add_job(job);
+      take(o, r);
+      break;
+    }
+    case Call::people_update_job: {
+      JobInput job;
+      job.name = "Hostile job";
+      // Named, not a temporary: g++ 12 and temporaries in a co_await.
+      const std::string record = marker.empty() ? std::string("J1") : marker;
+      auto r = co_await cl.people->update_job_record(record, job);
       take(o, r);
       break;
     }
@@ -961,18 +1006,19 @@ TEST_P(HostileTransport, ClearErrorWithinBoundsAndNothingLeaks) {
     Observed o = co_await perform(cl, call, "", "2024-05-01");
     ++tally.calls;
     tally.slowest = std::max(tally.slowest, o.elapsed);
-    const int attempts = is_write(call) && !tc.never_sent ? 1 : kAttempts;
+    const int attempts = is_add(call) && !tc.never_sent ? 1 : kAttempts;
     tally.check(o.error, rep, "no error");
     if (!o.error) co_return;
     if (tally.sample.empty()) tally.sample = o.err.message;
     const std::string name = named(call, "Deals");
     tally.check(contains(o.err.message, name), rep, "'" + o.err.message + "' does not name " + name);
     tally.check(contains(o.err.message, tc.says), rep, "'" + o.err.message + "' does not say " + tc.says);
-    // A write is in doubt once it may have reached the server; one whose
+    // An add is in doubt once it may have reached the server; one whose
     // handshake never finished (tc.never_sent, or a loaded machine's slow
     // handshake inside the deadline) provably did not, and may be retried.
+    // A CRM update is resent like a read and ends as a read does: retry.
     const bool unsent = tc.never_sent || contains(o.err.message, "TLS with");
-    const Outcome want = is_write(call) && !unsent ? Outcome::in_doubt : Outcome::retry;
+    const Outcome want = is_add(call) && !unsent ? Outcome::in_doubt : Outcome::retry;
     tally.check(o.err.outcome == want, rep,
                 "outcome " + std::string(to_string(o.err.outcome)) + " for '" + o.err.message + "'");
     const Millis bound = attempts * std::max(tc.request_timeout, tc.connect_timeout) + kSlack;
@@ -1028,7 +1074,16 @@ TEST_P(HostileTransport, ClearErrorWithinBoundsAndNothingLeaks) {
       EXPECT_EQ(unsent, sent) << k.endpoint;
     }
   }
-  EXPECT_EQ(seen_of("PUT /crm/v2/Deals"), tc.never_sent ? 0 : calls_of[Call::crm_update]) << "a CRM update twice";
+  // A CRM update is resent like a read (issue 13: it sets values, so a
+  // second arrival changes nothing; before, it was sent once and in doubt):
+  // every attempt made, and the server read exactly those that got past the
+  // handshake.
+  EXPECT_EQ(cl.counting->sent("PUT crm"), calls_of[Call::crm_update] * kAttempts);
+  EXPECT_EQ(seen_of("PUT /crm/v2/Deals"), cl.counting->sent("PUT crm") - cl.counting->unsent("PUT crm"))
+      << "the server read other CRM updates than the client sent";
+  if (tc.never_sent) {
+    EXPECT_EQ(seen_of("PUT /crm/v2/Deals"), 0);
+  }
   EXPECT_EQ(seen_of("GET /crm/v2/Deals") + seen_of("PUT /crm/v2/Deals"),
             cl.counting->sent("crm") - cl.counting->unsent("crm"));
   if (tc.never_sent) {
@@ -1073,7 +1128,10 @@ INSTANTIATE_TEST_SUITE_P(
 // read is an error naming its endpoint (never an empty page taken for "no
 // records"), a write is in doubt, and a bulk time-log write whose result
 // cannot be read confirms none of its items (each in doubt: not lost, not
-// reported added). One request per call: nothing is re-sent.
+// reported added). One request per call: nothing is re-sent. Changed in
+// issue 13: People's own ways of saying "no records" - status 0 without
+// "result", and code 7024 - are an empty page (C2 evidence), not an error;
+// every other shape still is.
 TEST_F(Hostile, WrongShapeJsonIsAClearErrorNamingTheEndpoint) {
   HostileServer accounts(Mode::tokens, tls_);
   HostileServer server(Mode::wrong_shape, tls_);
@@ -1096,6 +1154,10 @@ TEST_F(Hostile, WrongShapeJsonIsAClearErrorNamingTheEndpoint) {
     const std::string what = "shape " + std::to_string(n) + " (" + s.body + ")";
     if (s.outcome == Outcome::ok) {
       tally.check(!o.error, rep, what + ": " + o.err.message);
+      if (s.call != Call::people_timelog_write) {
+        tally.check(o.listed == 0, rep, what + ": not an empty page (" + std::to_string(o.listed) + " items)");
+        co_return;
+      }
       tally.check(o.items.size() == 2, rep, what + ": not one result per item");
       for (const auto& item : o.items)
         tally.check(item.kind == TimelogItemResult::Kind::failed && item.outcome == Outcome::in_doubt, rep,
@@ -1204,9 +1266,10 @@ class SandboxFaults : public Hostile {
   std::string date_;
 };
 
-// A 5xx storm on every endpoint: each read is tried exactly max_attempts
+// A 5xx storm on every endpoint: each read, and each CRM update (it sets
+// values: resent like a read since issue 13), is tried exactly max_attempts
 // times (backoff between them), then fails naming its endpoint and the
-// status; a write is sent once and is in doubt; the sandbox counted exactly
+// status; an add is sent once and is in doubt; the sandbox counted exactly
 // the attempts, and holds no time log (its 5xx came before any work).
 TEST_F(SandboxFaults, ServerErrorStormIsRetriedBoundedlyThenNamed) {
   constexpr int kAttempts = 4;
@@ -1228,7 +1291,7 @@ TEST_F(SandboxFaults, ServerErrorStormIsRetriedBoundedlyThenNamed) {
     if (tally.sample.empty()) tally.sample = o.err.message;
     const std::string name = named(call, "Deals");
     tally.check(contains(o.err.message, name + ": HTTP 50"), rep, "'" + o.err.message + "'");
-    const Outcome want = is_write(call) ? Outcome::in_doubt : Outcome::retry;
+    const Outcome want = is_add(call) ? Outcome::in_doubt : Outcome::retry;
     tally.check(o.err.outcome == want, rep, "outcome " + std::string(to_string(o.err.outcome)));
   };
   const int waits_before = client_->sleeper.waits;
@@ -1237,13 +1300,15 @@ TEST_F(SandboxFaults, ServerErrorStormIsRetriedBoundedlyThenNamed) {
   EXPECT_EQ(tally.bad, 0) << tally.report();
   expect_flat(f);
   const int reads = calls_of[Call::people_jobs] + calls_of[Call::people_projects] + calls_of[Call::crm_page];
-  EXPECT_EQ(client_->sleeper.waits - waits_before, reads * (kAttempts - 1)) << "backoff between attempts";
+  const int resent = reads + calls_of[Call::crm_update];
+  EXPECT_EQ(client_->sleeper.waits - waits_before, resent * (kAttempts - 1)) << "backoff between attempts";
   EXPECT_EQ(sandbox_->calls("people/getjobs"), calls_of[Call::people_jobs] * kAttempts);
   EXPECT_EQ(sandbox_->calls("people/getprojects"), calls_of[Call::people_projects] * kAttempts + 1);
   EXPECT_EQ(sandbox_->calls("crm/Deals"), calls_of[Call::crm_page] * kAttempts);
   EXPECT_EQ(sandbox_->calls("people/addupdatetimelogs"), calls_of[Call::people_timelog_write]) << "a write re-sent";
   EXPECT_EQ(sandbox_->calls("people/addjob"), calls_of[Call::people_add_job]) << "a write re-sent";
-  EXPECT_EQ(sandbox_->calls("crm/Deals/update"), calls_of[Call::crm_update]) << "a write re-sent";
+  // Issue 13: a CRM update is resent on a 5xx like a read (was: once, in doubt).
+  EXPECT_EQ(sandbox_->calls("crm/Deals/update"), calls_of[Call::crm_update] * kAttempts);
   sandbox_->set_faults("");
   EXPECT_EQ(sandbox_->timelogs_held(), logs_before);
 }
@@ -1322,7 +1387,12 @@ TEST_P(SandboxFault, ReadsRetryWritesInDoubtNothingDoubled) {
     const std::string name = named(call, "Deals");
     tally.check(contains(o.err.message, name), rep, "'" + o.err.message + "' does not name " + name);
     tally.check(contains(o.err.message, sc.says), rep, "'" + o.err.message + "' does not say " + sc.says);
-    const Outcome want = is_write(call) ? Outcome::in_doubt : Outcome::retry;
+    // An add may have landed: in doubt. A CRM update is resent like a read
+    // after a transport failure (issue 13), so it ends as a read does; a
+    // 200 with a body it cannot read (garbage) is not resent and leaves it
+    // in doubt.
+    Outcome want = Outcome::retry;
+    if (is_add(call) || (call == Call::crm_update && !sc.retried)) want = Outcome::in_doubt;
     tally.check(o.err.outcome == want, rep,
                 "outcome " + std::string(to_string(o.err.outcome)) + " for '" + o.err.message + "'");
     tally.check(o.elapsed <= kAttempts * t.request_timeout + kSlack, rep,
@@ -1336,6 +1406,8 @@ TEST_P(SandboxFault, ReadsRetryWritesInDoubtNothingDoubled) {
       << "a write was re-sent";
   EXPECT_EQ(client_->counting->sent("people/addjob"), calls_of[Call::people_add_job]) << "a write was re-sent";
   EXPECT_EQ(client_->counting->sent("people/getjobs"), calls_of[Call::people_jobs] * (sc.retried ? kAttempts : 1));
+  EXPECT_EQ(client_->counting->sent("PUT crm"), calls_of[Call::crm_update] * (sc.retried ? kAttempts : 1))
+      << "a CRM update is resent like a read, boundedly";
   sandbox_->set_faults("");
   EXPECT_EQ(sandbox_->timelogs_held(), logs_before + (sc.committed ? calls_of[Call::people_timelog_write] : 0))
       << "time logs lost or doubled";

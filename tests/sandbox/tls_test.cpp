@@ -161,17 +161,25 @@ TEST_F(SandboxTls, WriteCommittedThenConnectionClosedIsInDoubt) {
   const std::string t = token();
   std::string error;
   sb_->set_faults(*sandbox::parse_faults("drop_after=1,only=addupdatetimelogs", &error));
-  // Make a job through the admin-free API, then log time on it.
+  // Make a job through the admin-free API, then log time on it. The forms
+  // API takes assignees as erecnos only (an email is refused with 7048), so
+  // the erecno comes from the employee view first, as the client finds it.
+  const auto found = send({get("/people/api/forms/P_EmployeeView/records?searchColumn=EMPLOYEEMAILALIAS&searchValue="
+                               "ann.lee%40example.com",
+                               t)});
+  simdjson::dom::parser p;
+  const std::string erecno{std::string_view(p.parse(std::get<Response>(found[0]).body).at(0)["recordId"])};
+  ASSERT_FALSE(erecno.empty());
   Request add;
   add.method = Method::post;
   add.base_url = base_;
   add.target = "/people/api/forms/json/P_TimesheetJob/insertRecord";
   add.content_type = "application/x-www-form-urlencoded";
-  add.body = "inputData=%7B%22Job_Name%22%3A%22J%22%2C%22Assignees%22%3A%22ann.lee%40example.com%22%7D";
+  add.body = "inputData=%7B%22Job_Name%22%3A%22J%22%2C%22Assignees%22%3A%22" + erecno + "%22%7D";
   add.headers.push_back({"Authorization", "Zoho-oauthtoken " + t});
   auto added = send({add});
-  simdjson::dom::parser p;
-  const std::string job{std::string_view(p.parse(std::get<Response>(added[0]).body)["response"]["result"]["pkId"])};
+  simdjson::dom::parser p2;
+  const std::string job{std::string_view(p2.parse(std::get<Response>(added[0]).body)["response"]["result"]["pkId"])};
   Request log = add;
   log.target = "/people/api/timetracker/addupdatetimelogs";
   log.idempotent = false;

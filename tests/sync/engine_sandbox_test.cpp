@@ -56,7 +56,7 @@ class EngineSandbox : public ::testing::Test {
     fs::create_directories(dir_);
     sandbox::Behaviour b;
     b.people_limits = false;
-    if (!echo_.empty()) b.timelog_echo = echo_;
+    tweak(b);
     sb_ = std::make_unique<sandbox::Sandbox>(sb_clock_, b, 7);
     sb_->seed_demo(200);
     net::ServerOptions o;
@@ -169,7 +169,9 @@ class EngineSandbox : public ::testing::Test {
     return out;
   }
 
-  std::string echo_;  // the sandbox's bulk echo mode; empty: its default
+  // The readings of what Zoho leaves uncertain (U) the sandbox uses; the
+  // fixture keeps the sandbox's defaults.
+  virtual void tweak(sandbox::Behaviour&) {}
   fs::path dir_;
   boost::asio::io_context io_, server_io_;
   std::thread server_thread_;
@@ -462,17 +464,23 @@ TEST_F(EngineSandbox, RevokedAccessTokensCostARefreshNotARecord) {
   EXPECT_TRUE(stats.find("INVALID_TOKEN") != std::string::npos || stats.find("7202") != std::string::npos) << stats;
 }
 
-// Item 4: the same sync with People echoing bulk items verbatim (the default
-// fixture echoes them as People stores them: erecno, job name, 01:00).
-class EngineSandboxVerbatim : public EngineSandbox {
+// The same sync against the other reading of every uncertain fact: bulk
+// items echoed as sent, empty lists as [] with "result", workItem in
+// gettimelogs, People errors and auth failures with HTTP 200, an employee
+// search without a hit answered [] (the fixture runs the defaults).
+class EngineSandboxOtherReadings : public EngineSandbox {
  protected:
-  void SetUp() override {
-    echo_ = "verbatim";
-    EngineSandbox::SetUp();
+  void tweak(sandbox::Behaviour& b) override {
+    b.timelog_echo = "verbatim";
+    b.people_empty_list = "empty_array";
+    b.timelog_work_item = true;
+    b.people_http_error_status = "200";
+    b.people_auth_http_status = "200";
+    b.employee_no_hit = "empty_array";
   }
 };
 
-TEST_F(EngineSandboxVerbatim, EchoedAsSentTheBackfillIsTheSame) {
+TEST_F(EngineSandboxOtherReadings, TheBackfillIsTheSame) {
   const auto r1 = pass();
   for (const auto& s : r1.streams) EXPECT_TRUE(s.completed) << s.stream << ": " << s.error;
   const auto logs = timelogs();
