@@ -80,20 +80,28 @@ TokenReply parse_token_reply(std::string_view body) {
   return r;
 }
 
-boost::asio::awaitable<std::variant<TokenReply, CallError>> exchange_grant_code(Transport& transport,
-                                                                               const config::Zoho& zoho,
-                                                                               const std::string& code) {
+namespace {
+
+// A grant at the accounts server: POST /oauth/v2/token with a form body.
+Request token_request(const config::Zoho& zoho, std::vector<std::pair<std::string, std::string>> grant) {
   Request req;
   req.method = Method::post;
   req.base_url = zoho.accounts_url;
   req.target = "/oauth/v2/token";
   req.content_type = "application/x-www-form-urlencoded";
-  req.body = query_string({{"grant_type", "authorization_code"},
-                           {"client_id", zoho.client_id},
-                           {"client_secret", zoho.client_secret.value},
-                           {"code", code}});
-  req.idempotent = false;  // a grant code is single-use
+  grant.insert(grant.begin() + 1, {{"client_id", zoho.client_id}, {"client_secret", zoho.client_secret.value}});
+  req.body = query_string(grant);
   req.endpoint = "accounts/token";
+  return req;
+}
+
+}  // namespace
+
+boost::asio::awaitable<std::variant<TokenReply, CallError>> exchange_grant_code(Transport& transport,
+                                                                               const config::Zoho& zoho,
+                                                                               const std::string& code) {
+  Request req = token_request(zoho, {{"grant_type", "authorization_code"}, {"code", code}});
+  req.idempotent = false;  // a grant code is single-use
   Result result = co_await transport.send(req);
   const std::string where = "accounts/token (" + zoho.accounts_url + ")";
   if (auto* f = std::get_if<Failure>(&result))
@@ -167,17 +175,8 @@ void TokenProvider::reject(const std::string& token) {
 }
 
 boost::asio::awaitable<std::optional<CallError>> TokenProvider::refresh() {
-  Request req;
-  req.method = Method::post;
-  req.base_url = zoho_.accounts_url;
-  req.target = "/oauth/v2/token";
-  req.content_type = "application/x-www-form-urlencoded";
-  req.body = query_string({{"grant_type", "refresh_token"},
-                           {"client_id", zoho_.client_id},
-                           {"client_secret", zoho_.client_secret.value},
-                           {"refresh_token", zoho_.refresh_token.value}});
+  Request req = token_request(zoho_, {{"grant_type", "refresh_token"}, {"refresh_token", zoho_.refresh_token.value}});
   req.idempotent = true;  // a repeated grant only mints one more token
-  req.endpoint = "accounts/token";
 
   std::string last_problem;
   for (int attempt = 0; attempt < std::min(kMaxAttempts, max_attempts_); ++attempt) {

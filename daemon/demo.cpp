@@ -172,12 +172,28 @@ int run(int n, const Clock& clock, std::ostream& out, std::ostream& err) {
         << cfg_path.string() << "\n\n== pass 1: backfill ==\n";
     runtime::RunOptions ro;
     ro.mode = runtime::RunOptions::Mode::run_once;
+    // The preflight's calls (reads, and write probes that Zoho refuses for
+    // their empty input) are shown apart from the pass's, so a probe is not
+    // taken for a write.
+    std::map<std::string, std::pair<std::int64_t, std::int64_t>> preflight_done;
+    ro.on_preflight_passed = [&] { preflight_done = read_stats(sb); };
+    auto print_pass_calls = [&](int pass, const auto& before, const auto& after) {
+      if (preflight_done.empty()) {  // the preflight failed: its report is above
+        out << "\nAPI calls of pass " << pass << " (the preflight only):\n";
+        print_calls(after, before, out);
+        return;
+      }
+      out << "\nAPI calls of the preflight before pass " << pass
+          << " (reads, and write probes refused for their empty input: nothing written):\n";
+      print_calls(preflight_done, before, out);
+      out << "\nAPI calls of pass " << pass << ":\n";
+      print_calls(after, preflight_done, out);
+    };
     const auto before = read_stats(sb);
     runtime::PassTotals t1;
     code = runtime::run(*lr.config, *store, ro, clock, out, &t1);
     const auto after1 = read_stats(sb);
-    out << "\nAPI calls of pass 1:\n";
-    print_calls(after1, before, out);
+    print_pass_calls(1, before, after1);
     const auto dead = store->dead_letters();
     if (!dead.empty()) {
       out << "\ndead letters (" << dead.size() << "), first ones:\n";
@@ -193,14 +209,31 @@ int run(int n, const Clock& clock, std::ostream& out, std::ostream& err) {
 
     out << "\n== pass 2: incremental (nothing changed) ==\n";
     runtime::PassTotals t2;
+    preflight_done.clear();
     const int code2 = runtime::run(*lr.config, *store, ro, clock, out, &t2);
     const auto after2 = read_stats(sb);
-    out << "\nAPI calls of pass 2:\n";
-    print_calls(after2, after1, out);
+    print_pass_calls(2, after1, after2);
     out << "\npass 2 wrote " << (t2.created + t2.updated + t2.status_changes + t2.deleted) << " records; "
         << t2.not_modified_streams << " CRM stream(s) answered 304 Not Modified\n";
     out << "state file: " << lr.config->state.path << " (try: peoplesync status -c " << cfg_path.string() << ")\n";
-    if (code == 0) code = code2;
+    // The seed makes People refuse some records on purpose (deals of
+    // completed projects, calls on completed jobs): those dead letters are
+    // the demo working (exit 0). Any other dead letter, or a pass that did
+    // not finish, is not, and keeps its exit code.
+    const auto seeded_refusal = [](const state::DeadLetter& d) {
+      return d.vendor_code == "9025" || d.reason.find(" is completed in People") != std::string::npos;
+    };
+    std::size_t unexpected = 0;
+    for (const auto& d : store->dead_letters()) unexpected += seeded_refusal(d) ? 0 : 1;
+    const bool finished = (code == 0 || code == to_int(ExitCode::dead_letters)) &&
+                          (code2 == 0 || code2 == to_int(ExitCode::dead_letters));
+    if (finished && unexpected == 0) {
+      out << "demo: ok (both passes finished; every dead letter is a record the seed makes People refuse)\n";
+      code = 0;
+    } else {
+      if (code == 0) code = code2;
+      out << "demo: FAILED (exit " << code << "; " << unexpected << " unexpected dead letter(s))\n";
+    }
   }
   std::error_code ec;
   if (!std::getenv("PEOPLESYNC_DEMO_KEEP")) fs::remove_all(dir, ec);

@@ -539,13 +539,22 @@ int run(const config::Config& initial, state::Store& store, const RunOptions& op
 
 namespace peoplesync::runtime {
 
-int check_online(const config::Config& cfg, const Clock& clock, std::ostream& out) {
-  boost::asio::io_context io;
+namespace {
+
+// The production transport of a one-shot command (check --online, auth).
+std::unique_ptr<connectors::Transport> command_transport(const config::Config& cfg, boost::asio::io_context& io) {
   connectors::TransportOptions topt;
   topt.connect_timeout = cfg.zoho.timeouts.connect;
   topt.request_timeout = cfg.zoho.timeouts.request;
   topt.ca_file = cfg.zoho.ca_file;
-  auto transport = connectors::make_beast_transport(io.get_executor(), topt);
+  return connectors::make_beast_transport(io.get_executor(), topt);
+}
+
+}  // namespace
+
+int check_online(const config::Config& cfg, const Clock& clock, std::ostream& out) {
+  boost::asio::io_context io;
+  auto transport = command_transport(cfg, io);
   connectors::AsioSleeper sleeper;
   SystemRandom random;
   connectors::TokenProvider tokens(*transport, cfg.zoho, clock, sleeper, random);
@@ -600,11 +609,7 @@ int auth_with_code(const config::Config& cfg, const std::string& code, const Clo
     return to_int(ExitCode::config);
   }
   boost::asio::io_context io;
-  connectors::TransportOptions topt;
-  topt.connect_timeout = cfg.zoho.timeouts.connect;
-  topt.request_timeout = cfg.zoho.timeouts.request;
-  topt.ca_file = cfg.zoho.ca_file;
-  auto transport = connectors::make_beast_transport(io.get_executor(), topt);
+  auto transport = command_transport(cfg, io);
   connectors::AsioSleeper sleeper;
   SystemRandom random;
   config::Zoho zoho = cfg.zoho;

@@ -240,6 +240,40 @@ TEST_F(AppTest, RetryRequeuesDeadLetters) {
   EXPECT_EQ(outbox[0].op, "retry");
 }
 
+// README "Getting a refresh token": the scopes of the example config, on
+// stdout alone (the reasons go to stderr), before the token file exists.
+TEST_F(AppTest, AuthScopesPrintsTheListBeforeTheTokenFileExists) {
+  fs::remove(dir_ / "refresh_token");
+  EXPECT_EQ(run({"auth", "-c", config_path(), "--scopes"}), 0) << err_.str();
+  EXPECT_EQ(out_.str(),
+            "ZOHOPEOPLE.forms.CREATE,ZOHOPEOPLE.forms.UPDATE,ZOHOPEOPLE.forms.READ,ZOHOPEOPLE.timetracker.ALL,"
+            "ZohoCRM.modules.deals.READ,ZohoCRM.settings.fields.READ,ZohoCRM.coql.READ,ZohoCRM.modules.calls.READ,"
+            "ZohoCRM.modules.deals.UPDATE\n");
+  EXPECT_THAT(err_.str(), HasSubstr("  ZOHOPEOPLE.forms.CREATE: "));
+  EXPECT_THAT(err_.str(), HasSubstr("  ZohoCRM.modules.deals.UPDATE: "));
+  EXPECT_FALSE(fs::exists(dir_ / "refresh_token"));
+}
+
+// `auth --code` needs somewhere to put the token, and the client credentials;
+// both are config errors, found before any request.
+TEST_F(AppTest, AuthCodeNeedsATokenFileAndTheClient) {
+  std::string text = example_text();
+  replace(text, "  refresh_token_file: " + (dir_ / "refresh_token").string(), "  refresh_token: ${ZOHO_REFRESH_TOKEN}");
+  write_config(text);
+  env_["ZOHO_REFRESH_TOKEN"] = "1000.inline";
+  EXPECT_EQ(run({"auth", "-c", config_path(), "--code", "1000.code"}), 78);
+  EXPECT_THAT(err_.str(), HasSubstr("zoho.refresh_token_file is not set"));
+  write_config(example_text());
+  env_["ZOHO_CLIENT_SECRET"] = "";
+  std::string no_secret = example_text();
+  replace(no_secret, "${ZOHO_CLIENT_SECRET}", "${ZOHO_CLIENT_SECRET:-}");
+  write_config(no_secret);
+  EXPECT_EQ(run({"auth", "-c", config_path(), "--code", "1000.code"}), 78);
+  EXPECT_THAT(err_.str(), HasSubstr("zoho.client_id and zoho.client_secret are needed"));
+  EXPECT_EQ(run({"auth", "-c", config_path()}), 2);
+  EXPECT_THAT(err_.str(), HasSubstr("auth needs exactly one of --scopes and --code CODE"));
+}
+
 // Zoho cannot be reached from here (no network, no DNS): the one-shot run's
 // preflight gives up after a few token attempts, says so (nothing written),
 // exits 75 and records the run.

@@ -45,6 +45,37 @@ TEST(Cli, Subcommands) {
   EXPECT_EQ(ok({"-cfile.yaml"}).config_path, "file.yaml");
 }
 
+TEST(Cli, AuthScopesAndCode) {
+  Options s = ok({"auth", "-c", "/etc/p.yaml", "--scopes"});
+  EXPECT_EQ(s.command, Command::auth);
+  EXPECT_TRUE(s.scopes);
+  EXPECT_FALSE(s.grant_code);
+  EXPECT_EQ(s.config_path, "/etc/p.yaml");
+  Options c = ok({"auth", "--code", "1000.abc.def", "--log-level", "debug"});
+  EXPECT_EQ(c.command, Command::auth);
+  EXPECT_FALSE(c.scopes);
+  EXPECT_EQ(c.grant_code, "1000.abc.def");
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_EQ(ok({"auth", "--code=1000.x"}).grant_code, "1000.x");
+  // --scopes and --code belong to auth only.
+  EXPECT_FALSE(ok({"check", "--online"}).scopes);
+  EXPECT_FALSE(ok({"--run-once"}).grant_code);
+}
+
+TEST(Cli, AuthUsageErrors) {
+  EXPECT_EQ(bad({"auth"}), "auth needs exactly one of --scopes and --code CODE");
+  EXPECT_EQ(bad({"auth", "--scopes", "--code", "X"}), "auth needs exactly one of --scopes and --code CODE");
+  EXPECT_EQ(bad({"auth", "--code"}), "option '--code' needs a value");
+  EXPECT_EQ(bad({"auth", "--code="}), "option '--code' needs a non-empty value");
+  EXPECT_EQ(bad({"auth", "--scopes=yes"}), "option '--scopes' takes no value");
+  EXPECT_EQ(bad({"auth", "--scopes", "--online"}), "option '--online' does not apply to auth");
+  EXPECT_EQ(bad({"auth", "--scopes", "--stream", "deals"}), "option '--stream' does not apply to auth");
+  EXPECT_EQ(bad({"auth", "--scopes", "1000.code"}), "unexpected argument '1000.code'");
+  EXPECT_EQ(bad({"check", "--scopes"}), "option '--scopes' does not apply to check");
+  EXPECT_EQ(bad({"--run-once", "--code", "X"}), "option '--code' does not apply to peoplesync");
+  EXPECT_EQ(bad({"status", "--code=X"}), "option '--code' does not apply to status");
+}
+
 TEST(Cli, HelpAndVersionWinAnywhere) {
   EXPECT_EQ(ok({"status", "--bogus", "--help"}).command, Command::help);
   EXPECT_EQ(ok({"--version"}).command, Command::version);

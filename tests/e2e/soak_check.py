@@ -126,7 +126,8 @@ def classify_dead_letters(a):
     projects = sandbox(a, "/people/projects")
     deals = {d["id"]: d for d in sandbox(a, "/crm/Deals")}
     calls = {c["id"]: c for c in sandbox(a, "/crm/Calls")}
-    deleted_deals = {d["id"] for d in sandbox(a, "/crm/Deals/deleted")}
+    deleted = sandbox(a, "/crm/Deals/deleted")
+    deleted_deals = {d["id"] for d in deleted}
     project_by_ref = {p["refs"]["Zoho Projects"]: p for p in projects if "Zoho Projects" in p.get("refs", {})}
 
     def deal_job_state(deal_id):
@@ -141,8 +142,15 @@ def classify_dead_letters(a):
             return "none"
         return "completed" if d["Stage"] == "Completed" else "open"
 
-    deal_of_job = {j["id"]: j["description"][len("CRM deal "):] for j in sandbox(a, "/people/jobs")
-                   if j["description"].startswith("CRM deal ")}
+    # People's job form has no description: a job is known by its name, the
+    # deal's name, whose base ("Deal 7", "Soak deal 3-1") survives the
+    # driver's renames ("Deal 7 r3"); a deleted deal's name is its display_name.
+    def base_name(name):
+        return name.split(" r")[0]
+
+    deal_of_base = {base_name(d["Deal_Name"]): d["id"] for d in deals.values()}
+    deal_of_base.update({base_name(d["display_name"]): d["id"] for d in deleted})
+    deal_of_job = {j["id"]: deal_of_base.get(base_name(j["name"])) for j in sandbox(a, "/people/jobs")}
 
     db = sqlite3.connect("file:%s?mode=ro" % a.state, uri=True)
     rows = db.execute("SELECT stream, source_key, reason, vendor_code FROM dead_letters ORDER BY id").fetchall()
