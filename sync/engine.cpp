@@ -593,8 +593,9 @@ struct Engine::Impl final : Resolvers {
         continue;
       }
       if (opt.dry_run) {
-        if (connectors::JobInput probe = in; fields_change && to_erecnos(probe)) {
-          plan(rep, shown, "wait", w.key + ": no People employee with the email or id '" + *to_erecnos(probe) + "' yet");
+        connectors::JobInput probe = in;
+        if (auto missing = fields_change ? to_erecnos(probe) : std::nullopt) {
+          plan(rep, shown, "wait", w.key + ": no People employee with the email or id '" + *missing + "' yet");
           ++rep.parked;
           continue;
         }
