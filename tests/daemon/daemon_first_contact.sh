@@ -151,7 +151,10 @@ def find(o):
 f = find(s)
 assert f and any("ZOHOPEOPLE.forms.CREATE" in x for x in f), f
 PY
-de_get /status | grep -q 'Preflight failed' || de_fail "/status does not show the failing preflight"
+# The page is read whole before grep looks at it: `curl | grep -q` under
+# pipefail fails when grep stops reading early (curl: (23)).
+status_page=$(de_get /status) || de_fail "/status did not answer"
+grep -q 'Preflight failed' <<<"$status_page" || de_fail "/status does not show the failing preflight"
 de_alive "$PS_PID" || de_fail "the daemon exited while its preflight failed"
 nothing_written "the daemon with a token lacking forms.CREATE"
 echo "ok: daemon up, /readyz 503, preflight_failures name the scope, retried every poll"
