@@ -8,6 +8,7 @@
 #include <charconv>
 #include <cstdio>
 
+#include "common/text.hpp"
 #include "common/json.hpp"
 #include "common/timefmt.hpp"
 #include "connectors/scopes.hpp"
@@ -148,8 +149,7 @@ std::variant<Value, std::string> crm_typed_value(const CrmField& f, const std::s
     return Value::number(buf);
   }
   if (t == "boolean") {
-    std::string l = text;
-    for (char& c : l) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    const std::string l = ascii_lower(text);
     if (one_of(l, {"true", "yes", "1"})) return Value::boolean(true);
     if (one_of(l, {"false", "no", "0"})) return Value::boolean(false);
     return refuse("not true or false");

@@ -2,17 +2,10 @@
 
 #include <cctype>
 
+#include "common/text.hpp"
+
 namespace peoplesync::connectors {
 namespace {
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(a[i])) != std::tolower(static_cast<unsigned char>(b[i])))
-      return false;
-  }
-  return true;
-}
 
 std::optional<std::string_view> find_header(const std::vector<Header>& headers, std::string_view name) {
   for (const auto& h : headers)

@@ -9,6 +9,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
+#include "common/text.hpp"
 #include "common/redact.hpp"
 
 namespace peoplesync::connectors {
@@ -19,11 +20,7 @@ constexpr BackoffPolicy kTransportBackoff{Millis{1000}, Millis{60'000}, kMaxAtte
 // Zoho allows 10 tokens per 10 minutes: after a throttle reply, wait long.
 constexpr BackoffPolicy kThrottleBackoff{Millis{30'000}, Millis{600'000}, kMaxAttempts};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+std::string lower(std::string_view s) { return ascii_lower(s); }
 
 }  // namespace
 

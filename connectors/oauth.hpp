@@ -16,16 +16,10 @@
 #include "common/log.hpp"
 #include "config/config.hpp"
 #include "connectors/http.hpp"
+#include "connectors/result.hpp"
 #include "connectors/sleeper.hpp"
 
 namespace peoplesync::connectors {
-
-struct CallError {
-  Outcome outcome = Outcome::retry;  // auth, retry, ...
-  std::string message;               // names the endpoint and what to do
-  std::string vendor_code;           // e.g. "invalid_code", "INVALID_TOKEN", "7209"
-  std::optional<Millis> retry_after;  // when the server said how long to wait
-};
 
 // What the accounts server answered, parsed (exposed for tests and fuzzing).
 struct TokenReply {

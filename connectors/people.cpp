@@ -8,6 +8,7 @@
 #include <cctype>
 #include <cstdio>
 
+#include "common/text.hpp"
 #include "common/json.hpp"
 #include "common/timefmt.hpp"
 #include "connectors/scopes.hpp"
@@ -58,11 +59,7 @@ CallError permanent_error(std::string message) {
   return CallError{Outcome::permanent, std::move(message), "", std::nullopt};
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+std::string lower(std::string_view s) { return ascii_lower(s); }
 
 void add_if(std::vector<std::pair<std::string, std::string>>& p, const char* key, const std::string& v) {
   if (!v.empty()) p.emplace_back(key, v);
@@ -217,22 +214,6 @@ Fit fit_date(const std::string& echo, const std::string& sent, const std::string
   return *d == sent ? Fit::yes : Fit::no;
 }
 
-// "01:30", "1:30", "1.5" -> minutes; -1 when unreadable.
-int minutes_of(const std::string& h) {
-  const auto c = h.find(':');
-  int hh = 0, mm = 0;
-  if (c != std::string::npos) {
-    auto [p1, e1] = std::from_chars(h.data(), h.data() + c, hh);
-    auto [p2, e2] = std::from_chars(h.data() + c + 1, h.data() + h.size(), mm);
-    if (e1 != std::errc{} || e2 != std::errc{} || p1 != h.data() + c || p2 != h.data() + h.size() || mm > 59)
-      return -1;
-    return hh * 60 + mm;
-  }
-  double v = 0;
-  auto [p, e] = std::from_chars(h.data(), h.data() + h.size(), v);
-  if (e != std::errc{} || p != h.data() + h.size() || v < 0 || v > 1e6) return -1;
-  return static_cast<int>(v * 60 + 0.5);
-}
 
 Fit fit_hours(const std::string& echo, const std::string& sent) {
   if (echo.empty() || sent.empty()) return Fit::unknown;
@@ -888,5 +869,7 @@ boost::asio::awaitable<Expected<std::map<std::string, std::string>>> PeopleClien
   }
   co_return out;
 }
+
+bool project_completed(const PeopleProject& p) { return iequals(p.status, kStatusCompleted); }
 
 }  // namespace peoplesync::connectors

@@ -13,11 +13,9 @@
 #include <vector>
 
 #include "connectors/api.hpp"
+#include "connectors/result.hpp"
 
 namespace peoplesync::connectors {
-
-template <class T>
-using Expected = std::variant<T, CallError>;
 
 struct PeopleProject {
   std::string id, name, client_id, client_name, status;
@@ -39,12 +37,6 @@ struct PeopleEmployee {
 struct PeopleTimelog {
   std::string id, user, job_id, date, hours, billable_status, work_item, description;
   std::string erecno, job_name;  // as real replies carry them (C2); workItem is often absent
-};
-
-template <class T>
-struct Page {
-  std::vector<T> items;
-  bool more = false;  // isNextAvailable
 };
 
 struct Assignee {
@@ -135,6 +127,12 @@ std::variant<Envelope, std::string> parse_envelope(std::string_view body);
 // Reads People's authorisation errors out of a reply (7202 / 7213: token
 // refused, 7218: scope missing); set on every People request.
 AuthSignal people_auth_check(const Response& res);
+// People's status words of jobs and projects.
+inline constexpr std::string_view kStatusCompleted = "Completed";
+inline constexpr std::string_view kStatusInProgress = "In-Progress";
+// A project People reports completed: no job can be added to or changed in it.
+bool project_completed(const PeopleProject& p);
+
 // The outcome a People error code means.
 Outcome classify_people_error(std::string_view code, std::string_view message);
 
@@ -170,6 +168,12 @@ class PeopleClient {
   boost::asio::awaitable<Expected<std::map<std::string, std::string>>> record_ids_by_reference(
       const std::string& service, const std::string& entity, const std::vector<std::string>& reference_ids);
 
+  // Records per page of a list read (getjobs, gettimelogs, getprojects).
+  static constexpr int kPageSize = 200;
+  // Days one gettimelogs read may span (People refuses more than a month: 9007).
+  static constexpr int kMaxTimelogReadDays = 28;
+  // Days one addupdatetimelogs call may span.
+  static constexpr int kMaxTimelogWriteDays = 31;
   static constexpr std::size_t kMaxTimelogsPerCall = 100;
   static constexpr std::size_t kMaxReferenceIds = 200;
   static constexpr std::size_t kMaxTimelogDeletes = 1000;

@@ -5,6 +5,7 @@
 #include <cctype>
 #include <utility>
 
+#include "common/text.hpp"
 #include "config/config.hpp"
 
 namespace peoplesync::connectors::scopes {
@@ -45,11 +46,7 @@ constexpr std::array<std::string_view, 20> kStandardModules{
     "events",   "calls",    "solutions", "products", "vendors",   "pricebooks", "quotes",
     "salesorders", "purchaseorders", "invoices", "notes", "attachments", "activities"};
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+std::string lower(std::string_view s) { return ascii_lower(s); }
 
 class Collector {
  public:

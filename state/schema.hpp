@@ -97,7 +97,15 @@ inline constexpr const char* kMigration4 = R"sql(
 CREATE INDEX dead_letters_by_key ON dead_letters(stream, source_key);
 )sql";
 
-inline constexpr std::array<const char*, 4> kMigrations{kMigration1, kMigration2, kMigration3, kMigration4};
+// v5: the day of a record read from a window source (Zoho Projects logs,
+// Zoho Books time entries), so that a window read completely can tell which
+// mapped records disappeared from it. Empty for every other stream.
+inline constexpr const char* kMigration5 = R"sql(
+ALTER TABLE id_map ADD COLUMN source_day TEXT NOT NULL DEFAULT '';
+)sql";
+
+inline constexpr std::array<const char*, 5> kMigrations{kMigration1, kMigration2, kMigration3, kMigration4,
+                                                        kMigration5};
 inline constexpr int kSchemaVersion = static_cast<int>(kMigrations.size());
 
 // ---- connection set-up
@@ -124,13 +132,18 @@ inline constexpr const char* kCheckpointIdAdd = "INSERT OR IGNORE INTO checkpoin
 inline constexpr const char* kCheckpointDelete = "DELETE FROM checkpoints WHERE stream = ?1";
 
 inline constexpr const char* kIdMapGet =
-    "SELECT target_id, hash, updated_at_ms FROM id_map WHERE stream = ?1 AND source_key = ?2";
+    "SELECT target_id, hash, updated_at_ms, source_day FROM id_map WHERE stream = ?1 AND source_key = ?2";
 inline constexpr const char* kIdMapList =
-    "SELECT source_key, target_id, hash, updated_at_ms FROM id_map WHERE stream = ?1 ORDER BY source_key";
+    "SELECT source_key, target_id, hash, updated_at_ms, source_day FROM id_map WHERE stream = ?1 "
+    "ORDER BY source_key";
+// An empty source_day keeps the one stored (a row written again by a
+// reconcile, which knows no day).
 inline constexpr const char* kIdMapUpsert =
-    "INSERT INTO id_map(stream, source_key, target_id, hash, updated_at_ms) VALUES(?1, ?2, ?3, ?4, ?5) "
+    "INSERT INTO id_map(stream, source_key, target_id, hash, updated_at_ms, source_day) "
+    "VALUES(?1, ?2, ?3, ?4, ?5, ?6) "
     "ON CONFLICT(stream, source_key) DO UPDATE SET target_id = excluded.target_id, hash = excluded.hash, "
-    "updated_at_ms = excluded.updated_at_ms";
+    "updated_at_ms = excluded.updated_at_ms, "
+    "source_day = CASE WHEN excluded.source_day = '' THEN id_map.source_day ELSE excluded.source_day END";
 inline constexpr const char* kIdMapDelete = "DELETE FROM id_map WHERE stream = ?1 AND source_key = ?2";
 
 inline constexpr const char* kOutboxAdd =

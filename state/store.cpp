@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "state/outbox_ops.hpp"
 #include "state/schema.hpp"
 
 namespace peoplesync::state {
@@ -477,14 +478,14 @@ std::optional<IdMapEntry> Store::id_map_get(const std::string& stream, const std
   Use s(*impl_->map_get);
   s->bind(1, stream).bind(2, source_key);
   if (!s->step()) return std::nullopt;
-  return IdMapEntry{stream, source_key, s->text(0), s->text(1), s->int64(2)};
+  return IdMapEntry{stream, source_key, s->text(0), s->text(1), s->int64(2), s->text(3)};
 }
 
 std::vector<IdMapEntry> Store::id_map_list(const std::string& stream) const {
   Use s(*impl_->map_list);
   s->bind(1, stream);
   std::vector<IdMapEntry> out;
-  while (s->step()) out.push_back({stream, s->text(0), s->text(1), s->text(2), s->int64(3)});
+  while (s->step()) out.push_back({stream, s->text(0), s->text(1), s->text(2), s->int64(3), s->text(4)});
   return out;
 }
 
@@ -541,6 +542,7 @@ void Store::commit(const Commit& change) {
         .bind(3, m.target_id)
         .bind(4, m.hash)
         .bind(5, m.updated_at_ms ? m.updated_at_ms : now)
+        .bind(6, m.source_day)
         .run();
   }
   for (const auto& [stream, key] : change.id_map_deletes) Use(*impl_->map_delete)->bind(1, stream).bind(2, key).run();
@@ -586,7 +588,7 @@ std::int64_t Store::requeue_dead_letters(const std::optional<std::string>& strea
   Impl::Tx tx(*impl_);
   auto letters = impl_->read_dead(stream);
   for (const auto& d : letters) {
-    Use(*impl_->out_add)->bind(1, d.stream).bind(2, d.source_key).bind(3, std::string("retry")).bind(4, d.payload)
+    Use(*impl_->out_add)->bind(1, d.stream).bind(2, d.source_key).bind(3, std::string(op::retry)).bind(4, d.payload)
         .bind(5, now).run();
     Use(*impl_->dead_delete)->bind(1, d.id).run();
   }

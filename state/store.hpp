@@ -51,6 +51,7 @@ struct IdMapEntry {
   std::string target_id;
   std::string hash;
   std::int64_t updated_at_ms = 0;
+  std::string source_day = {};  // window sources: the record's day (yyyy-MM-dd); empty otherwise
 };
 
 enum class OutboxState {
@@ -63,7 +64,7 @@ struct OutboxEntry {
   std::int64_t id = 0;
   std::string stream;
   std::string source_key;
-  std::string op;       // e.g. "job.add", "timelog.upsert", "crm.update"
+  std::string op;       // one of state/outbox_ops.hpp
   std::string payload;  // the mapped fields, as the sync layer serialised them
   OutboxState state = OutboxState::pending;
   int attempts = 0;

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <limits>
 
+#include "common/text.hpp"
 #include "common/timefmt.hpp"
 
 namespace peoplesync::sync {
@@ -36,9 +37,7 @@ std::variant<std::string, MappingError> apply_filter(const config::FilterCall& f
                                                      const TemplateContext& ctx) {
   switch (f.kind) {
     case Filter::lower: {
-      std::string out = in;
-      for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      return out;
+      return ascii_lower(in);
     }
     case Filter::upper: {
       std::string out = in;

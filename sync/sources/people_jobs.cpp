@@ -1,0 +1,31 @@
+#include "sync/sources/people_jobs.hpp"
+
+#include "connectors/people.hpp"
+#include "sync/writeback.hpp"
+
+namespace peoplesync::sync {
+namespace {
+
+SourceRecord record_of(const connectors::PeopleJob& j) {
+  SourceRecord out;
+  out.key = j.id;
+  out.record = job_record(j);
+  return out;
+}
+
+}  // namespace
+
+boost::asio::awaitable<connectors::Expected<connectors::Page<SourceRecord>>> PeopleJobsSource::page(int index) {
+  connectors::JobQuery q;
+  q.s_index = index * connectors::PeopleClient::kPageSize;
+  q.limit = connectors::PeopleClient::kPageSize;
+  auto got = co_await people_.get_jobs(q);
+  if (auto* e = std::get_if<connectors::CallError>(&got)) co_return *e;
+  const auto& pg = std::get<connectors::Page<connectors::PeopleJob>>(got);
+  connectors::Page<SourceRecord> out;
+  out.more = pg.more;
+  for (const auto& j : pg.items) out.items.push_back(record_of(j));
+  co_return out;
+}
+
+}  // namespace peoplesync::sync
