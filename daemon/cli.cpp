@@ -43,6 +43,50 @@ bool takes_value(const std::string& opt) {
          opt == "--to" || opt == "--code";
 }
 
+// Records one option and its value (checked for presence already).
+std::optional<UsageError> apply_option(Options& o, const std::string& opt, const std::optional<std::string>& value) {
+  if (opt == "-c") o.config_path = *value;
+  else if (opt == "--run-once") o.run_once = true;
+  else if (opt == "--dry-run") o.dry_run = true;
+  else if (opt == "--json") o.json = true;
+  else if (opt == "--online") o.online = true;
+  else if (opt == "--scopes") o.scopes = true;
+  else if (opt == "--code") o.grant_code = *value;
+  else if (opt == "--stream") {
+    if (std::find(o.streams.begin(), o.streams.end(), *value) == o.streams.end()) o.streams.push_back(*value);
+  } else if (opt == "--log-format") {
+    if (*value != "text" && *value != "json") return UsageError{"--log-format must be text or json"};
+    o.log_format = *value;
+  } else if (opt == "--log-level") {
+    static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
+    if (!levels.count(*value)) return UsageError{"--log-level must be one of trace, debug, info, warn, error, critical, off"};
+    o.log_level = *value;
+  } else if (opt == "--since" || opt == "--to") {
+    auto t = parse_iso8601(*value);
+    if (!t) return UsageError{"option '" + opt + "': bad time '" + *value + "' (use 2024-05-01 or 2024-05-01T10:00:00+05:30)"};
+    if (opt == "--since") {
+      o.since = *t;
+      o.since_text = *value;
+    } else {
+      o.reset_to = *value;
+    }
+  }
+  return std::nullopt;
+}
+
+// Options that are valid one by one but not together.
+std::optional<UsageError> check_combination(const Options& o) {
+  if (o.command == Command::run) {
+    if (o.since && !o.run_once) return UsageError{"--since needs --run-once"};
+    if (o.json && !o.dry_run) return UsageError{"--json applies to --dry-run (and to status)"};
+  }
+  if (o.command == Command::auth && o.scopes == o.grant_code.has_value())
+    return UsageError{"auth needs exactly one of --scopes and --code CODE"};
+  if (o.command == Command::reset && o.streams.size() != 1) return UsageError{"reset needs exactly one --stream NAME"};
+  if (o.command == Command::retry && o.streams.size() > 1) return UsageError{"retry takes at most one --stream NAME"};
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::variant<Options, UsageError> parse(const std::vector<std::string>& args) {
@@ -101,41 +145,9 @@ std::variant<Options, UsageError> parse(const std::vector<std::string>& args) {
     } else if (value) {
       return UsageError{"option '" + opt + "' takes no value"};
     }
-    if (opt == "-c") o.config_path = *value;
-    else if (opt == "--run-once") o.run_once = true;
-    else if (opt == "--dry-run") o.dry_run = true;
-    else if (opt == "--json") o.json = true;
-    else if (opt == "--online") o.online = true;
-    else if (opt == "--scopes") o.scopes = true;
-    else if (opt == "--code") o.grant_code = *value;
-    else if (opt == "--stream") {
-      if (std::find(o.streams.begin(), o.streams.end(), *value) == o.streams.end()) o.streams.push_back(*value);
-    } else if (opt == "--log-format") {
-      if (*value != "text" && *value != "json") return UsageError{"--log-format must be text or json"};
-      o.log_format = *value;
-    } else if (opt == "--log-level") {
-      static const std::set<std::string> levels{"trace", "debug", "info", "warn", "error", "critical", "off"};
-      if (!levels.count(*value)) return UsageError{"--log-level must be one of trace, debug, info, warn, error, critical, off"};
-      o.log_level = *value;
-    } else if (opt == "--since" || opt == "--to") {
-      auto t = parse_iso8601(*value);
-      if (!t) return UsageError{"option '" + opt + "': bad time '" + *value + "' (use 2024-05-01 or 2024-05-01T10:00:00+05:30)"};
-      if (opt == "--since") {
-        o.since = *t;
-        o.since_text = *value;
-      } else {
-        o.reset_to = *value;
-      }
-    }
+    if (auto e = apply_option(o, opt, value)) return *e;
   }
-  if (o.command == Command::run) {
-    if (o.since && !o.run_once) return UsageError{"--since needs --run-once"};
-    if (o.json && !o.dry_run) return UsageError{"--json applies to --dry-run (and to status)"};
-  }
-  if (o.command == Command::auth && o.scopes == o.grant_code.has_value())
-    return UsageError{"auth needs exactly one of --scopes and --code CODE"};
-  if (o.command == Command::reset && o.streams.size() != 1) return UsageError{"reset needs exactly one --stream NAME"};
-  if (o.command == Command::retry && o.streams.size() > 1) return UsageError{"retry takes at most one --stream NAME"};
+  if (auto e = check_combination(o)) return *e;
   return o;
 }
 

@@ -1,7 +1,6 @@
 #include "daemon/health.hpp"
 
 #include <exception>
-#include <set>
 
 #include "common/json.hpp"
 #include "common/log.hpp"
@@ -45,13 +44,14 @@ net::HttpReply status_page(const Providers& p, const Clock& clock, bool html, in
     }
     return reply(503, kJson, "{\"error\":" + json::quote(*why) + "}\n");
   }
-  const SysTime now = clock.now();
+  // One snapshot per request: the page and the document cannot disagree.
+  const status::Snapshot snap = status::build_snapshot(in.store, in.config.get(), clock.now(), &in.live);
   if (html) {
     status::HtmlOptions o;
     o.refresh_seconds = refresh_seconds;
-    return reply(200, kHtml, status::render_html(*in.store, *in.config, now, in.live, o));
+    return reply(200, kHtml, status::render_html(snap, o));
   }
-  return reply(200, kJson, status::render_json(*in.store, *in.config, now, in.live));
+  return reply(200, kJson, status::render_json(snap));
 }
 
 }  // namespace
@@ -115,44 +115,8 @@ std::string HealthServer::base_url() const { return server_->base_url(); }
 void HealthServer::stop() { server_->stop(); }
 
 void refresh_gauges(metrics::Registry& registry, const StatusInput& input, SysTime now) {
-  registry.clear(metrics::sync_lag_seconds);
-  registry.clear(metrics::last_success_timestamp_seconds);
-  registry.clear(metrics::outbox_pending);
-  registry.clear(metrics::dead_letters);
-
-  std::vector<std::string> names;
-  std::set<std::string> seen;
-  auto add = [&](const std::string& n) {
-    if (seen.insert(n).second) names.push_back(n);
-  };
-  if (input.config)
-    for (const auto& s : input.config->streams) add(s.name);
-  std::map<std::string, state::Counts> counts;
-  if (input.store) {
-    for (const auto& c : input.store->checkpoints()) add(c.stream);
-    counts = input.store->counts_by_stream();
-    for (const auto& [name, c] : counts) add(name);
-  }
-  for (const auto& l : input.live.streams) add(l.stream);
-
-  for (const auto& name : names) {
-    const status::StreamLive* live = input.live.stream(name);
-    std::optional<std::int64_t> lag;
-    if (live && live->lag) lag = live->lag->count();
-    else if (input.store)
-      if (auto cp = input.store->checkpoint(name)) lag = status::watermark_lag_seconds(cp->watermark, now);
-    if (lag) registry.set(metrics::sync_lag_seconds, {name}, static_cast<double>(*lag));
-    if (live && live->last_success) {
-      registry.set(metrics::last_success_timestamp_seconds, {name},
-                   static_cast<double>(to_unix_ms(*live->last_success)) / 1000.0);
-    }
-    if (input.store) {
-      const auto it = counts.find(name);
-      const state::Counts c = it == counts.end() ? state::Counts{} : it->second;
-      registry.set(metrics::outbox_pending, {name}, static_cast<double>(c.outbox));
-      registry.set(metrics::dead_letters, {name}, static_cast<double>(c.dead_letters));
-    }
-  }
+  status::set_gauges(registry,
+                     status::build_snapshot(input.store, input.config.get(), now, &input.live, status::Detail::streams));
 }
 
 }  // namespace peoplesync::health

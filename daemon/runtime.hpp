@@ -2,7 +2,9 @@
 // Runs the sync engine for a loaded config: wires the transport, OAuth, the
 // scheduler, the Zoho clients and the engine on one io_context, then either
 // makes one pass (--run-once, --dry-run) or polls until SIGTERM/SIGINT
-// (daemon). Kept apart from app.cpp so Asio/Beast stay in this one file.
+// (daemon). Kept apart from app.cpp so Asio/Beast stay out of it; the pieces
+// are in poll_loop, zoho_stack, live_tracker, signals, reload, run_report and
+// online_commands (check_online, auth_with_code, https_get).
 #include <functional>
 #include <iosfwd>
 #include <optional>

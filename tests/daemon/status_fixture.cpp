@@ -82,7 +82,7 @@ StatusFixture::StatusFixture(const std::string& d)
   deals.last_run_outcome = "ok";
   deals.last_success = clock.now() - minutes(5);
   deals.next_run = clock.now() + minutes(5);
-  deals.lag = seconds(320);
+  deals.caught_up_at = clock.now() - seconds(320);  // lag 320 s, although the watermark is 20 min old
   status::StreamLive calls;
   calls.stream = "calls";
   calls.records_read = 118;
