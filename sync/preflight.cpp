@@ -10,7 +10,8 @@
 #include "connectors/people.hpp"
 #include "connectors/scopes.hpp"
 #include "sync/mapper.hpp"
-#include "sync/writeback.hpp"
+#include "sync/sources/people_jobs.hpp"
+#include "sync/targets/crm_update.hpp"
 
 namespace peoplesync::sync {
 namespace {

@@ -1,9 +1,28 @@
 #include "sync/sources/people_jobs.hpp"
 
 #include "connectors/people.hpp"
-#include "sync/writeback.hpp"
 
 namespace peoplesync::sync {
+
+Value job_record(const connectors::PeopleJob& j) {
+  Value::Object o;
+  auto put = [&](const char* k, const std::string& v) { o.emplace(k, Value::string(v)); };
+  put("jobId", j.id);
+  put("jobName", j.name);
+  put("projectId", j.project_id);
+  put("projectName", j.project_name);
+  put("clientId", j.client_id);
+  put("clientName", j.client_name);
+  put("jobStatus", j.status);
+  put("fromDate", j.from_date);
+  put("toDate", j.to_date);
+  put("description", j.description);
+  put("hours", j.hours);
+  put("totalhours", j.total_hours);
+  put("id", j.id);
+  return Value::object(std::move(o));
+}
+
 namespace {
 
 SourceRecord record_of(const connectors::PeopleJob& j) {

@@ -6,9 +6,14 @@
 
 namespace peoplesync::connectors {
 class PeopleClient;
-}
+struct PeopleJob;
+}  // namespace peoplesync::connectors
 
 namespace peoplesync::sync {
+
+// A People job as the record a write-back template reads ({totalhours},
+// {jobStatus}, ...); the preflight tries a write-back mapping on one.
+Value job_record(const connectors::PeopleJob& j);
 
 class PeopleJobsSource final : public ListSource {
  public:

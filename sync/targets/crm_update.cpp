@@ -1,10 +1,11 @@
 #include "sync/targets/crm_update.hpp"
 
+#include <algorithm>
+
 #include "state/outbox_ops.hpp"
 #include "state/store.hpp"
 #include "sync/intent.hpp"
 #include "sync/parking.hpp"
-#include "sync/writeback.hpp"
 
 namespace peoplesync::sync {
 
@@ -12,6 +13,20 @@ using boost::asio::awaitable;
 using connectors::CallError;
 using connectors::CrmClient;
 using connectors::Outcome;
+
+std::optional<std::string> typed_update(const std::string& module, const std::vector<connectors::CrmField>& fields,
+                                        const Mapped& m, connectors::CrmUpdate& u) {
+  const auto* obj = m.fields.as_object();
+  if (!obj) return "the mapping gave no fields";
+  for (const auto& [name, v] : *obj) {
+    auto f = std::find_if(fields.begin(), fields.end(), [&](const connectors::CrmField& x) { return x.api_name == name; });
+    if (f == fields.end()) return "CRM module " + module + " has no field " + name;
+    auto typed = connectors::crm_typed_value(*f, v.text());
+    if (auto* why = std::get_if<std::string>(&typed)) return *why;
+    u.fields.emplace_back(name, std::get<Value>(std::move(typed)));
+  }
+  return std::nullopt;
+}
 
 awaitable<bool> CrmUpdateTarget::prepare(const config::Stream& s, StreamReport& rep) {
   pending_.clear();

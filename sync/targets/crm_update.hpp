@@ -11,6 +11,13 @@
 
 namespace peoplesync::sync {
 
+// The mapped values as the module's field types want them (numbers as JSON
+// numbers, booleans, CRM dates), appended to `u`; or why one of them cannot
+// be written (an unknown or read-only field, a value the type cannot hold),
+// naming the field, the value and the type. The preflight uses it too.
+std::optional<std::string> typed_update(const std::string& module, const std::vector<connectors::CrmField>& fields,
+                                        const Mapped& m, connectors::CrmUpdate& u);
+
 class CrmUpdateTarget final : public Target {
  public:
   CrmUpdateTarget(Pass& pass, connectors::CrmClient& crm) : pass_(pass), crm_(crm) {}

@@ -136,24 +136,7 @@ awaitable<Step> PeopleJobTarget::write_one(const config::Stream& s, Ready& item,
     co_return Step{};
   }
   if (pass_.opt.dry_run) {
-    JobInput probe = in;
-    if (auto missing = fields_change ? to_erecnos(probe) : std::nullopt) {
-      pass_.plan(rep, shown, "wait", w.key + ": no People employee with the email or id '" + *missing + "' yet");
-      ++rep.parked;
-      co_return Step{};
-    }
-    if (!existing) {
-      pass_.plan(rep, shown, "create job", "'" + in.name + "' for " + w.key);
-      pass_.planned[s.name].insert(w.key);
-      ++rep.created;
-    } else if (fields_change) {
-      pass_.plan(rep, shown, "update job", existing->target_id + " '" + in.name + "' for " + w.key);
-      ++rep.updated;
-    }
-    if (status_change) {
-      pass_.plan(rep, shown, "status", (existing ? existing->target_id : "new job") + " -> " + *m.status);
-      ++rep.status_changes;
-    }
+    plan_change(s, item, in, existing, fields_change, status_change, rep, shown);
     co_return Step{};
   }
   std::string job_id = existing ? existing->target_id : "";
@@ -189,16 +172,51 @@ awaitable<Step> PeopleJobTarget::write_one(const config::Stream& s, Ready& item,
     c.id_map_upserts.push_back({s.name, w.key, job_id, hash, 0, w.day});
   }
   if (status_change) {
-    const std::int64_t intent = store_intent(pass_, s, w.key, state::op::job_status, encode(StatusIntent{*m.status}));
-    auto got = co_await pass_.limited(rep, [&] { return people_.modify_job_status(job_id, *m.status); });
-    if (auto* e = std::get_if<CallError>(&got)) co_return write_failed(pass_, s, w, *e, c, rep, intent);
-    ++rep.status_changes;
-    c.outbox_done.push_back(intent);
-    // Replace the upsert written above (if any) with the final hash.
-    std::erase_if(c.id_map_upserts,
-                  [&](const state::IdMapEntry& e) { return e.stream == s.name && e.source_key == w.key; });
-    c.id_map_upserts.push_back({s.name, w.key, job_id, want.str(), 0, w.day});
+    Step sent = co_await send_status(s, item, job_id, want.str(), c, rep);
+    co_return sent;
   }
+  if (w.parked_row) c.outbox_done.push_back(*w.parked_row);
+  co_return Step{};
+}
+
+void PeopleJobTarget::plan_change(const config::Stream& s, const Ready& item, const JobInput& in,
+                                  const std::optional<state::IdMapEntry>& existing, bool fields_change,
+                                  bool status_change, StreamReport& rep, Shown& shown) {
+  const auto& [w, m] = item;
+  JobInput probe = in;
+  if (auto missing = fields_change ? to_erecnos(probe) : std::nullopt) {
+    pass_.plan(rep, shown, "wait", w.key + ": no People employee with the email or id '" + *missing + "' yet");
+    ++rep.parked;
+    return;
+  }
+  if (!existing) {
+    pass_.plan(rep, shown, "create job", "'" + in.name + "' for " + w.key);
+    pass_.planned[s.name].insert(w.key);
+    ++rep.created;
+  } else if (fields_change) {
+    pass_.plan(rep, shown, "update job", existing->target_id + " '" + in.name + "' for " + w.key);
+    ++rep.updated;
+  }
+  if (status_change) {
+    pass_.plan(rep, shown, "status", (existing ? existing->target_id : "new job") + " -> " + *m.status);
+    ++rep.status_changes;
+  }
+}
+
+// modifyjobstatus, the last write of a record: the id-map row gets the final
+// hash (fields and status) and a parked copy is done.
+awaitable<Step> PeopleJobTarget::send_status(const config::Stream& s, Ready& item, const std::string& job_id,
+                                             const std::string& hash, state::Commit& c, StreamReport& rep) {
+  auto& [w, m] = item;
+  const std::int64_t intent = store_intent(pass_, s, w.key, state::op::job_status, encode(StatusIntent{*m.status}));
+  auto got = co_await pass_.limited(rep, [&] { return people_.modify_job_status(job_id, *m.status); });
+  if (auto* e = std::get_if<CallError>(&got)) co_return write_failed(pass_, s, w, *e, c, rep, intent);
+  ++rep.status_changes;
+  c.outbox_done.push_back(intent);
+  // Replace the upsert of the fields (if any) with the final hash.
+  std::erase_if(c.id_map_upserts,
+                [&](const state::IdMapEntry& e) { return e.stream == s.name && e.source_key == w.key; });
+  c.id_map_upserts.push_back({s.name, w.key, job_id, hash, 0, w.day});
   if (w.parked_row) c.outbox_done.push_back(*w.parked_row);
   co_return Step{};
 }

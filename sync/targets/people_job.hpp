@@ -17,6 +17,9 @@ namespace peoplesync::connectors {
 class PeopleClient;
 struct JobInput;
 }  // namespace peoplesync::connectors
+namespace peoplesync::state {
+struct IdMapEntry;
+}
 
 namespace peoplesync::sync {
 
@@ -42,6 +45,11 @@ class PeopleJobTarget final : public Target {
  private:
   boost::asio::awaitable<Step> write_one(const config::Stream& s, Ready& item, state::Commit& c, StreamReport& rep,
                                          Shown& shown);
+  void plan_change(const config::Stream& s, const Ready& item, const connectors::JobInput& in,
+                   const std::optional<state::IdMapEntry>& existing, bool fields_change, bool status_change,
+                   StreamReport& rep, Shown& shown);
+  boost::asio::awaitable<Step> send_status(const config::Stream& s, Ready& item, const std::string& job_id,
+                                           const std::string& hash, state::Commit& c, StreamReport& rep);
   boost::asio::awaitable<bool> resolve_assignees(const std::vector<Ready>& items, StreamReport& rep);
   std::optional<std::string> to_erecnos(connectors::JobInput& in) const;
   void forget_assignees(const connectors::JobInput& mapped);
