@@ -133,10 +133,16 @@ int cmd_reset(const cli::Options& o, AppIo& io) {
   return to_int(ExitCode::ok);
 }
 
+// The demo holds its log lines until its report is out (demo::Options):
+// warnings and above, printed after the report with --log-level or when the
+// demo failed.
 int cmd_demo(const cli::Options& o, AppIo& io) {
-  setup_logging(o, nullptr, io);
-  if (!o.log_level) log::set_level(log::Level::warn);
-  return demo::run(200, io.clock, io.out, io.err);
+  demo::Options d;
+  d.hold_log = io.log_to_stderr;
+  d.show_log = o.log_level.has_value();
+  if (o.log_format) d.log_format = log::parse_format(*o.log_format).value_or(d.log_format);
+  if (o.log_level) d.log_level = log::parse_level(*o.log_level).value_or(d.log_level);
+  return demo::run(d, io.clock, io.out, io.err);
 }
 
 int cmd_run(const cli::Options& o, AppIo& io) {
