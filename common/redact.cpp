@@ -5,14 +5,28 @@
 #include <cctype>
 #include <mutex>
 #include <shared_mutex>
+#include <utility>
 #include <vector>
 
 namespace peoplesync {
 namespace {
 
+constexpr std::size_t kMinSecretSize = 4;
+
 struct Secrets {
   std::shared_mutex mutex;
-  std::vector<std::string> values;  // longest first, so overlapping secrets scrub fully
+  std::vector<std::string> config;         // of the config in force
+  std::string token, previous_token;       // access tokens
+  std::vector<std::string> values;         // all of the above, longest first (overlaps scrub fully)
+
+  void rebuild() {  // unique lock held
+    values = config;
+    for (const std::string* t : {&token, &previous_token})
+      if (!t->empty()) values.push_back(*t);
+    std::sort(values.begin(), values.end(),
+              [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+    values.erase(std::unique(values.begin(), values.end()), values.end());
+  }
 };
 
 Secrets& secrets() {
@@ -109,14 +123,29 @@ std::string scrub_patterns(std::string_view in) {
 
 }  // namespace
 
-void add_secret(std::string_view value) {
-  if (value.size() < 4) return;
+void set_config_secrets(const std::vector<std::string>& values) {
   Secrets& s = secrets();
   std::unique_lock lock(s.mutex);
-  if (std::find(s.values.begin(), s.values.end(), value) != s.values.end()) return;
-  s.values.emplace_back(value);
-  std::sort(s.values.begin(), s.values.end(),
-            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  s.config.clear();
+  for (const std::string& v : values)
+    if (v.size() >= kMinSecretSize) s.config.push_back(v);
+  s.rebuild();
+}
+
+void add_access_token(std::string_view token) {
+  if (token.size() < kMinSecretSize) return;
+  Secrets& s = secrets();
+  std::unique_lock lock(s.mutex);
+  if (token == s.token) return;
+  s.previous_token = std::move(s.token);
+  s.token = std::string(token);
+  s.rebuild();
+}
+
+std::size_t registered_secret_count() {
+  Secrets& s = secrets();
+  std::shared_lock lock(s.mutex);
+  return s.values.size();
 }
 
 std::string redact(std::string_view text) {
@@ -125,17 +154,37 @@ std::string redact(std::string_view text) {
   return redact_registered(scrub_patterns(text));
 }
 
-std::string redact_registered(std::string_view text) {
-  std::string out(text);
-  Secrets& s = secrets();
-  std::shared_lock lock(s.mutex);
-  for (const std::string& secret : s.values) {
+namespace {
+
+// Replaces every occurrence of each value (longest first) in out.
+void replace_values(std::string& out, const std::vector<std::string>& longest_first) {
+  for (const std::string& secret : longest_first) {
     std::size_t pos = 0;
     while ((pos = out.find(secret, pos)) != std::string::npos) {
       out.replace(pos, secret.size(), kRedacted);
       pos += kRedacted.size();
     }
   }
+}
+
+}  // namespace
+
+std::string redact_registered(std::string_view text) {
+  std::string out(text);
+  Secrets& s = secrets();
+  std::shared_lock lock(s.mutex);
+  replace_values(out, s.values);
+  return out;
+}
+
+std::string redact_values(std::string_view text, const std::vector<std::string>& values) {
+  std::vector<std::string> wanted;
+  for (const std::string& v : values)
+    if (v.size() >= kMinSecretSize) wanted.push_back(v);
+  std::sort(wanted.begin(), wanted.end(),
+            [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
+  std::string out(text);
+  replace_values(out, wanted);
   return out;
 }
 

@@ -113,12 +113,18 @@ class Loader {
     error_at(n.IsDefined() ? n.Mark() : YAML::Mark::null_mark(), path, std::move(message));
   }
 
+  // A config that loads becomes the one whose secrets are scrubbed from all
+  // output (it replaces the previous config's); one that does not load
+  // leaves them alone, and its own secrets are scrubbed from its errors.
   LoadResult finish() {
     LoadResult r;
+    const std::vector<std::string> secrets{cfg_.zoho.client_secret.value, cfg_.zoho.refresh_token.value};
     if (errors_.empty()) {
+      set_config_secrets(secrets);
       cfg_.file = file_;
       r.config = std::make_shared<const Config>(std::move(cfg_));
     } else {
+      for (ConfigError& e : errors_) e.message = redact_values(e.message, secrets);
       std::stable_sort(errors_.begin(), errors_.end(), [](const ConfigError& a, const ConfigError& b) {
         return std::tie(a.line, a.column) < std::tie(b.line, b.column);
       });
@@ -426,7 +432,6 @@ class Loader {
       error(z, "zoho.client_secret",
             "missing required key 'client_secret' (or the systemd credential client_secret)");
     }
-    add_secret(s.value);
   }
 
   void read_refresh_token(const YAML::Node& z) {
@@ -482,7 +487,6 @@ class Loader {
             "missing refresh token: set zoho.refresh_token_file or zoho.refresh_token, or provide the "
             "systemd credential refresh_token ($CREDENTIALS_DIRECTORY/refresh_token)");
     }
-    add_secret(s.value);
   }
 
   void read_people(const YAML::Node& n) {

@@ -106,8 +106,9 @@ boost::asio::awaitable<std::variant<TokenReply, CallError>> exchange_grant_code(
   const Response& res = std::get<Response>(result);
   TokenReply reply = parse_token_reply(res.body);
   if (reply.kind == TokenReply::Kind::token && !reply.refresh_token.empty()) {
-    add_secret(reply.access_token);
-    add_secret(reply.refresh_token);
+    add_access_token(reply.access_token);
+    // The new refresh token is the one in force from now on.
+    set_config_secrets({zoho.client_secret.value, reply.refresh_token});
     co_return reply;
   }
   if (reply.kind == TokenReply::Kind::token)
@@ -187,7 +188,7 @@ boost::asio::awaitable<std::optional<CallError>> TokenProvider::refresh() {
       switch (reply.kind) {
         case TokenReply::Kind::token: {
           token_ = reply.access_token;
-          add_secret(token_);
+          add_access_token(token_);
           expires_at_ = clock_.now() + reply.expires_in;
           // Refresh proactively: 5 minutes early, or a fifth of a short lifetime.
           refresh_at_ = expires_at_ - std::min<Millis>(Millis{300'000}, reply.expires_in / 5);

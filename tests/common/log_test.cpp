@@ -57,7 +57,7 @@ TEST_F(LogTest, LevelFilters) {
 TEST_F(LogTest, CanarySecretNeverAppears) {
   const std::string canary = "1000.canary0canary0canary0canary0.canary1canary1canary1";
   const std::string plain_canary = "plain-canary-secret-value";
-  add_secret(plain_canary);
+  set_config_secrets({plain_canary});
   for (Format f : {Format::text, Format::json}) {
     set_format(f);
     Logger lg("oauth");

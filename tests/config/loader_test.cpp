@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "common/redact.hpp"
 #include "config/catalog.hpp"
 
 namespace peoplesync::config {
@@ -399,6 +400,23 @@ TEST_F(ConfigTest, SecretsNeverAppearInErrors) {
   EXPECT_GE(r.errors.size(), 3u) << errs;
   EXPECT_EQ(errs.find(kSecret), std::string::npos) << errs;
   EXPECT_EQ(errs.find(kToken), std::string::npos) << errs;
+}
+
+// The redaction list holds the secrets of the config in force: a config
+// that loads replaces them; one that fails leaves them (the old config stays
+// in force) and has its own scrubbed from its errors.
+TEST_F(ConfigTest, LoadedConfigReplacesTheSecretsInForce) {
+  env_["ZOHO_CLIENT_SECRET"] = "secret-in-force-one";
+  ASSERT_TRUE(load(minimal()).ok());
+  EXPECT_EQ(redact_registered("secret-in-force-one"), "[redacted]");
+  LoadResult bad = load("zoho:\n  client_id: x\n  client_secret: secret-of-a-bad-one\n  refresh_token: t\n"
+                        "  timeouts: {connect: secret-of-a-bad-one}\n" + std::string(kOneStream));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(all_errors(bad).find("secret-of-a-bad-one"), std::string::npos) << all_errors(bad);
+  EXPECT_EQ(redact_registered("secret-in-force-one"), "[redacted]");
+  env_["ZOHO_CLIENT_SECRET"] = "secret-in-force-two";
+  ASSERT_TRUE(load(minimal()).ok());
+  EXPECT_EQ(redact_registered("secret-in-force-one secret-in-force-two"), "secret-in-force-one [redacted]");
 }
 
 TEST_F(ConfigTest, MissingFile) {
