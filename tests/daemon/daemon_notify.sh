@@ -45,15 +45,18 @@ de_wait_for 20 "READY=1" grep -q '"READY=1"' "$msgs"
 [[ "$(de_code /readyz)" == 200 ]] || de_fail "/readyz not 200 after READY=1"
 # Two passes (poll_interval 2s) -> at least two STATUS= lines.
 de_wait_for 30 "two STATUS= messages" bash -c "[[ \$(grep -c '\"STATUS=' '$msgs') -ge 2 ]]"
-# Watch the watchdog for a while longer: at least 6 s after READY.
-sleep 4
+# Watch the watchdog for a while longer: six WATCHDOG=1 after READY=1 (about
+# 6 s at one a second).
+watchdogs_after_ready() { awk '/"READY=1"/ {r = 1} r && /"WATCHDOG=1"/ {n++} END {exit !(n >= 6)}' "$msgs"; }
+de_wait_for 20 "six WATCHDOG=1 messages after READY=1" watchdogs_after_ready
 tokens=$(de_admin GET /stats | python3 -c 'import json,sys; print(json.load(sys.stdin)["endpoints"]["accounts/token"]["calls"])')
 echo "token requests the sandbox saw: $tokens"
 [[ "$tokens" -ge 1 ]] || de_fail "READY=1 although the sandbox never saw a token request"
 
 de_stop_daemon 12
 echo "SIGTERM -> exit $PS_RC after $PS_STOP_S s"
-sleep 0.3  # the last datagrams are already queued; let the listener write them
+# The last datagrams are already queued: wait for the listener to write them.
+de_wait_for 5 "the listener writing STOPPING=1" grep -q '"STOPPING=1"' "$msgs"
 
 python3 - "$msgs" "$PS_PID" "$started" "$token_delay_ms" <<'PY' || exit 1
 import json, statistics, sys

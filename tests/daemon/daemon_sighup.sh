@@ -71,7 +71,10 @@ grep -q 'poll_interval: 5 minutes' "$cfg" && grep -q bogus_key "$cfg" && grep -q
 passes=$(de_log_count "$log" 'pass done')
 kill -HUP "$PS_PID"
 de_wait_for 10 "the refused reload in the log" grep -q 'SIGHUP: the new config has' "$log"
-sleep 1
+reload_errors_logged() {
+  (($(grep -A3 'SIGHUP: the new config has' "$log" | grep -cE '^\S+ error +\[daemon\]   ') >= 3))
+}
+de_wait_for 10 "the refused reload's three errors in the log" reload_errors_logged
 grep 'SIGHUP' "$log" | tail -1
 grep -A5 'SIGHUP: the new config has' "$log" | grep -E '^\S+ error +\[daemon\]   ' | sed 's/^/  logged: /'
 grep -q 'SIGHUP: the new config has 3 error(s); keeping the one in force' "$log" ||

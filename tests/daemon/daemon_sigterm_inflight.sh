@@ -65,11 +65,12 @@ bulk0=$(de_calls people/addupdatetimelogs)
 de_admin POST /faults "latency_ms=60000,only=addupdatetimelogs" >/dev/null
 de_admin POST /crm/Calls "$(cat "$WORK/held.json")" >/dev/null
 de_wait_for 20 "the time-log write on the wire" de_calls_at_least people/addupdatetimelogs $((bulk0 + 1))
-sleep 0.3  # the sandbox has committed it; its reply waits
+# The sandbox commits it; its reply waits.
+held_write_committed() { [[ $(de_people_count timelogs) == $((logs_before + 1)) ]]; }
+de_wait_for 10 "the sandbox committing the held-back write" held_write_committed
 last_pass=$(grep 'pass done' "$WORK/daemon.log" | tail -1)
 [[ "$last_pass" == *'(dead_letters)'* ]] ||
   de_fail "the pass before the held-back write did not end with dead letters: $last_pass"
-[[ $(de_people_count timelogs) == $((logs_before + 1)) ]] || de_fail "the sandbox did not commit the held-back write"
 
 de_stop_daemon 15
 echo "SIGTERM with the write in flight -> exit $PS_RC after $PS_STOP_S s"

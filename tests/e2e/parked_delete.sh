@@ -43,7 +43,17 @@ print(deal, by_deal[deal][0], by_deal[deal][1])' "$SB_URL" "$SB_CA")
 echo "parked_delete: deal $deal (Negotiation); its calls $call and $other are parked"
 e2e_admin DELETE "/crm/Calls/$call" >/dev/null
 pass
-sleep 0.2
+# The second deletion comes at a later CRM second than the first (CRM times
+# are whole seconds): wait until the sandbox's clock has left that second.
+first_deleted=$(e2e_admin GET /crm/Calls/deleted | python3 -c '
+import json, sys
+print(next(d["deleted_time"][:19] for d in json.load(sys.stdin) if d["id"] == sys.argv[1]))' "$call")
+sandbox_second() { e2e_admin GET /stats | python3 -c 'import json, sys; print(json.load(sys.stdin)["now"][:19])'; }
+for ((i = 0; i < 100; i++)); do
+  [[ "$(sandbox_second)" > "$first_deleted" ]] && break
+  sleep 0.05
+done
+[[ "$(sandbox_second)" > "$first_deleted" ]] || { echo "parked_delete: the sandbox clock did not move past $first_deleted" >&2; exit 1; }
 e2e_admin DELETE "/crm/Calls/$other" >/dev/null  # moves the deleted-records checkpoint on
 pass
 e2e_admin POST /crm/Deals "{\"id\":\"$deal\",\"Stage\":\"Closed Won\"}" >/dev/null
