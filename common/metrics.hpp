@@ -41,7 +41,10 @@
   COUNTER(ratelimit_wait_seconds_total, "Seconds spent waiting for the per-endpoint rate limiter.",         \
           ("endpoint"))                                                                                      \
   COUNTER(ratelimit_locks_total, "Lock replies received per endpoint.", ("endpoint"))                        \
-  GAUGE(sync_lag_seconds, "Seconds between now and the stream's watermark.", ("stream"))                     \
+  GAUGE(sync_lag_seconds,                                                                                    \
+        "Seconds between now and the later of the stream's watermark and the start of its "                  \
+        "last completed pass.",                                                                              \
+        ("stream"))                                                                                          \
   GAUGE(last_success_timestamp_seconds, "Unix time of the stream's last successful pass.", ("stream"))       \
   GAUGE(outbox_pending, "Write intents stored and not yet confirmed, per stream.", ("stream"))               \
   GAUGE(dead_letters, "Dead-lettered records waiting for an operator, per stream.", ("stream"))              \
