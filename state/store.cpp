@@ -489,15 +489,6 @@ std::vector<IdMapEntry> Store::id_map_list(const std::string& stream) const {
   return out;
 }
 
-std::int64_t Store::outbox_add(const std::string& stream, const std::string& source_key, const std::string& op,
-                               const std::string& payload) {
-  Impl::Tx tx(*impl_);
-  Use(*impl_->out_add)->bind(1, stream).bind(2, source_key).bind(3, op).bind(4, payload).bind(5, impl_->now_ms()).run();
-  const std::int64_t id = sqlite3_last_insert_rowid(impl_->db);
-  tx.commit();
-  return id;
-}
-
 std::vector<std::int64_t> Store::outbox_add_many(const std::vector<OutboxEntry>& entries) {
   std::vector<std::int64_t> ids;
   if (entries.empty()) return ids;
@@ -509,17 +500,6 @@ std::vector<std::int64_t> Store::outbox_add_many(const std::vector<OutboxEntry>&
   }
   tx.commit();
   return ids;
-}
-
-void Store::outbox_set_state(std::int64_t id, OutboxState state) {
-  Impl::Tx tx(*impl_);
-  Use(*impl_->out_state)
-      ->bind(1, id)
-      .bind(2, static_cast<std::int64_t>(state))
-      .bind(3, std::int64_t{state == OutboxState::sent ? 1 : 0})
-      .bind(4, impl_->now_ms())
-      .run();
-  tx.commit();
 }
 
 std::vector<OutboxEntry> Store::outbox_list(const std::optional<std::string>& stream) const {
@@ -573,14 +553,6 @@ void Store::commit(const Commit& change) {
 
 std::vector<DeadLetter> Store::dead_letters(const std::optional<std::string>& stream) const {
   return impl_->read_dead(stream);
-}
-
-std::vector<DeadLetter> Store::take_dead_letters(const std::optional<std::string>& stream) {
-  Impl::Tx tx(*impl_);
-  auto letters = impl_->read_dead(stream);
-  for (const auto& d : letters) Use(*impl_->dead_delete)->bind(1, d.id).run();
-  tx.commit();
-  return letters;
 }
 
 std::int64_t Store::requeue_dead_letters(const std::optional<std::string>& stream) {

@@ -179,12 +179,9 @@ class Store {
   std::vector<IdMapEntry> id_map_list(const std::string& stream) const;
 
   // --- outbox: an intent is stored (own transaction) before its request is sent.
-  std::int64_t outbox_add(const std::string& stream, const std::string& source_key,
-                          const std::string& op, const std::string& payload);
   // Many intents in one transaction (one fsync for a whole batch), each in
   // its given state and attempt count. Returns their ids in order.
   std::vector<std::int64_t> outbox_add_many(const std::vector<OutboxEntry>& entries);
-  void outbox_set_state(std::int64_t id, OutboxState state);  // also counts attempts on `sent`
   std::vector<OutboxEntry> outbox_list(const std::optional<std::string>& stream = {}) const;
 
   // --- the atomic unit of progress
@@ -192,9 +189,6 @@ class Store {
 
   // --- dead letters
   std::vector<DeadLetter> dead_letters(const std::optional<std::string>& stream = {}) const;
-  // `peoplesync retry`: removes the dead letters (of one stream or all) and
-  // returns them so the caller can queue their records again.
-  std::vector<DeadLetter> take_dead_letters(const std::optional<std::string>& stream = {});
   // `peoplesync retry`, atomically: moves the dead letters (of one stream or
   // all) into the outbox as op "retry" intents (source_key and payload kept),
   // so the next run re-reads and re-syncs those records. Returns how many.

@@ -173,7 +173,7 @@ TEST_F(AppTest, StatusShowsRealStoreData) {
     c.id_map_upserts.push_back({"deals", "111", "900111", "h1", 0});
     c.dead_letters.push_back({0, "calls", "555", "missing field Owner.email", "8001", "{}", 1, 0, 0});
     store->commit(c);
-    store->outbox_add("calls", "556", "timelog.upsert", "{}");
+    store->outbox_add_many({{0, "calls", "556", "timelog.upsert", "{}", state::OutboxState::pending, 0, 0, 0}});
     state::EndpointState ep;
     ep.endpoint = "people/addupdatetimelogs";
     ep.recent_calls_ms = {to_unix_ms(clock_.now()) - 1000, to_unix_ms(clock_.now()) - 120'000};

@@ -57,9 +57,9 @@ StatusFixture::StatusFixture(const std::string& d)
   c.dead_letters.push_back({0, "calls", "4150868000009876001", kReasonClosedJob, "9025", "{}", 3, 0, 0});
   c.dead_letters.push_back({0, "deals", "4150868000001230077", kReasonMissingField, "", "{}", 1, 0, 0});
   store->commit(c);
-  const auto in_doubt = store->outbox_add("calls", "4150868000009876002", "timelog.upsert", "{}");
-  store->outbox_set_state(in_doubt, state::OutboxState::in_doubt);
-  store->outbox_add("deals", "4150868000001234002", "job.modify", "{}");
+  store->outbox_add_many({{0, "calls", "4150868000009876002", "timelog.upsert", "{}", state::OutboxState::in_doubt, 0,
+                           0, 0}});
+  store->outbox_add_many({{0, "deals", "4150868000001234002", "job.modify", "{}", state::OutboxState::pending, 0, 0, 0}});
   store->ref_cache_put({{"Zoho Projects", "project", "PRJ-77", "", 2, to_unix_ms(clock.now())}});
   clock.advance(minutes(30));
 

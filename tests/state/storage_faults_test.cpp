@@ -192,8 +192,8 @@ Scenario commit_scenario() {
     st.commit(Commit{{{"deals", "w0", {"old1", "old2"}, 0}},
                      {{"deals", "keep", "T0", "h0", 0}, {"deals", "k1", "T-old", "h-old", 0}},
                      {}, {}, {}, {{0, "deals", "k1", "stale", "", "{}", 1, 0, 0}}, {}});
-    st.outbox_add("deals", "k1", "job.add", big('a', 3000));
-    st.outbox_add("deals", "k2", "job.add", big('b', 3000));
+    st.outbox_add_many({{0, "deals", "k1", "job.add", big('a', 3000), OutboxState::pending, 0, 0, 0}});
+    st.outbox_add_many({{0, "deals", "k2", "job.add", big('b', 3000), OutboxState::pending, 0, 0, 0}});
     st.save_endpoint_state({"crm", {1, 2, 3}, 0, 0, 3, 0});
   };
   s.op = [](Store& st) {
@@ -242,7 +242,7 @@ Scenario add_many_scenario() {
   s.name = "Store::outbox_add_many";
   s.seed = [](Store& st) {
     st.commit(Commit{{{"calls", "w0", {}, 0}}, {}, {}, {}, {}, {}, {}});
-    st.outbox_add("calls", "c0", "timelog.upsert", "{}");
+    st.outbox_add_many({{0, "calls", "c0", "timelog.upsert", "{}", OutboxState::pending, 0, 0, 0}});
   };
   s.op = [](Store& st) {
     std::vector<OutboxEntry> entries;
@@ -251,17 +251,6 @@ Scenario add_many_scenario() {
                          i == 3 ? OutboxState::sent : OutboxState::pending, i == 3 ? 1 : 0, 0, 0});
     st.outbox_add_many(entries);
   };
-  return s;
-}
-
-Scenario set_state_scenario() {
-  Scenario s;
-  s.name = "Store::outbox_set_state";
-  s.seed = [](Store& st) {
-    st.outbox_add("calls", "c1", "timelog.upsert", big('x', 3000));
-    st.outbox_add("calls", "c2", "timelog.upsert", "{}");
-  };
-  s.op = [](Store& st) { st.outbox_set_state(2, OutboxState::sent); };
   return s;
 }
 
@@ -459,11 +448,6 @@ TEST_F(FailNthTest, OutboxAddManyEveryIoCallFailingIsAtomic) {
   EXPECT_GE(run_matrix(add_many_scenario(), true).points, 5);
 }
 
-TEST_F(FailNthTest, OutboxSetStateEveryIoCallFailingIsAtomic) {
-  EXPECT_GE(run_matrix(set_state_scenario(), false).points, 3);
-  EXPECT_GE(run_matrix(set_state_scenario(), true).points, 3);
-}
-
 // ---------------------------------------------------------------- full disk
 
 TEST_F(FailNthTest, DiskFullFromAnyWriteOfTheCommitOnIsAClearErrorAndNothingHalfWritten) {
@@ -604,7 +588,8 @@ class CorruptFileTest : public StorageFaultTest {
     const std::string p = (dir_ / "valid.db").string();
     {
       auto st = open_normal(p);
-      for (int i = 0; i < 20; ++i) st->outbox_add("deals", "k" + std::to_string(i), "job.add", big('v', 1500));
+      for (int i = 0; i < 20; ++i)
+        st->outbox_add_many({{0, "deals", "k" + std::to_string(i), "job.add", big('v', 1500), OutboxState::pending, 0, 0, 0}});
       st->commit(Commit{{{"deals", "w1", {"a"}, 0}}, {}, {}, {}, {}, {}, {}});
     }
     std::string bytes = read_bytes(p);

@@ -28,6 +28,12 @@ class StoreTest : public ::testing::Test {
 
   std::unique_ptr<Store> open() { return Store::open(path_, clock_); }
 
+  // One pending intent, stored as the engine stores them (outbox_add_many).
+  static std::int64_t add_intent(Store& store, const std::string& stream, const std::string& key,
+                                 const std::string& op, const std::string& payload) {
+    return store.outbox_add_many({{0, stream, key, op, payload, OutboxState::pending, 0, 0, 0}}).at(0);
+  }
+
   // A second, raw connection, as another process (or a test) would have.
   sqlite3* raw() {
     sqlite3* db = nullptr;
@@ -81,7 +87,7 @@ TEST_F(StoreTest, ReopenKeepsEveryTable) {
   {
     auto store = open();
     store->commit(full_commit("a"));
-    store->outbox_add("calls", "c1", "timelog.upsert", R"({"hours":"01:00"})");
+    add_intent(*store, "calls", "c1", "timelog.upsert", R"({"hours":"01:00"})");
     store->ref_cache_put({{"Zoho Projects", "project", "R1", "P9", 1, 0}, {"Zoho Projects", "project", "R2", "", 3, 0}});
     store->save_endpoint_state({"people/addupdatetimelogs", {1, 2, 3}, 99, 2, 7, 0});
     const auto run = store->begin_run("run-once");
@@ -143,7 +149,7 @@ TEST_F(StoreTest, MigrationFromThePreviousVersionKeepsData) {
 TEST_F(StoreTest, FailureInsideAnAtomicCommitLeavesNothing) {
   auto store = open();
   store->commit(full_commit("before"));
-  const auto outbox_id = store->outbox_add("deals", "d1", "job.add", "{}");
+  const auto outbox_id = add_intent(*store, "deals", "d1", "job.add", "{}");
   // Make the third statement of the commit fail: an id-map insert.
   sqlite3* db = raw();
   exec(db, "CREATE TRIGGER boom BEFORE INSERT ON id_map WHEN NEW.source_key = 'd2-fail' "
@@ -178,8 +184,8 @@ TEST_F(StoreTest, EveryStatementOfTheCommitPathFailingLeavesNothing) {
     fs::remove(path_ + "-shm");
     auto store = open();
     store->commit(Commit{{{"s", "w0", {"old"}, 0}}, {{"s", "keep", "T0", "h0", 0}}, {}, {}, {}, {}, {}});
-    const auto o1 = store->outbox_add("s", "k1", "op", "{}");
-    const auto o2 = store->outbox_add("s", "k2", "op", "{}");
+    const auto o1 = add_intent(*store, "s", "k1", "op", "{}");
+    const auto o2 = add_intent(*store, "s", "k2", "op", "{}");
     sqlite3* db = raw();
     exec(db, "CREATE TRIGGER boom " + when + " BEGIN SELECT RAISE(ABORT, 'injected'); END");
     Commit c;
@@ -247,10 +253,13 @@ TEST_F(StoreTest, MissingDirectoryIsAClearError) {
 
 TEST_F(StoreTest, OutboxStatesAndAttempts) {
   auto store = open();
-  const auto id = store->outbox_add("calls", "c1", "timelog.upsert", "{}");
-  store->outbox_set_state(id, OutboxState::sent);
-  store->outbox_set_state(id, OutboxState::in_doubt);
-  store->outbox_set_state(id, OutboxState::sent);
+  const auto id = add_intent(*store, "calls", "c1", "timelog.upsert", "{}");
+  // Through the commit, as the engine moves them: sent (an attempt), in doubt, sent again.
+  for (OutboxState st : {OutboxState::sent, OutboxState::in_doubt, OutboxState::sent}) {
+    Commit c;
+    c.outbox_state.push_back({id, st});
+    store->commit(c);
+  }
   auto list = store->outbox_list("calls");
   ASSERT_EQ(list.size(), 1u);
   EXPECT_EQ(list[0].state, OutboxState::sent);
@@ -258,7 +267,7 @@ TEST_F(StoreTest, OutboxStatesAndAttempts) {
   EXPECT_TRUE(store->outbox_list("deals").empty());
 }
 
-TEST_F(StoreTest, DeadLettersTakenAndRequeued) {
+TEST_F(StoreTest, DeadLettersRequeued) {
   auto store = open();
   Commit c;
   c.dead_letters.push_back({0, "calls", "1", "r1", "9025", "{\"a\":1}", 1, 0, 0});
@@ -271,9 +280,7 @@ TEST_F(StoreTest, DeadLettersTakenAndRequeued) {
   ASSERT_EQ(outbox.size(), 2u);
   EXPECT_EQ(outbox[0].op, "retry");
   EXPECT_EQ(outbox[0].payload, "{\"a\":1}");
-  auto taken = store->take_dead_letters();
-  ASSERT_EQ(taken.size(), 1u);
-  EXPECT_EQ(taken[0].stream, "deals");
+  EXPECT_EQ(store->requeue_dead_letters(std::nullopt), 1);
   EXPECT_TRUE(store->dead_letters().empty());
 }
 
@@ -290,7 +297,7 @@ TEST_F(StoreTest, ResetCheckpoint) {
 TEST_F(StoreTest, TimestampsComeFromTheInjectedClock) {
   auto store = open();
   clock_.set_wall(from_unix_ms(1'234'567'000));
-  store->outbox_add("s", "k", "op", "{}");
+  add_intent(*store, "s", "k", "op", "{}");
   EXPECT_EQ(store->outbox_list()[0].created_at_ms, 1'234'567'000);
 }
 
