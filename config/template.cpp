@@ -123,19 +123,6 @@ std::optional<Filter> filter_from_name(std::string_view name) {
   return std::nullopt;
 }
 
-std::string_view filter_name(Filter f) {
-  switch (f) {
-    case Filter::date: return "date";
-    case Filter::hhmm_from_seconds: return "hhmm_from_seconds";
-    case Filter::hhmm_from_minutes: return "hhmm_from_minutes";
-    case Filter::hours_decimal: return "hours_decimal";
-    case Filter::lower: return "lower";
-    case Filter::upper: return "upper";
-    case Filter::default_value: return "default";
-  }
-  return "?";
-}
-
 std::string_view known_filter_names() {
   return "date, hhmm_from_seconds, hhmm_from_minutes, hours_decimal, lower, upper, default:VALUE";
 }

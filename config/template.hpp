@@ -49,7 +49,6 @@ struct TemplateError {
 std::variant<Template, TemplateError> parse_template(std::string_view text);
 
 std::optional<Filter> filter_from_name(std::string_view name);
-std::string_view filter_name(Filter f);
 // The names accepted after `|`, for error messages.
 std::string_view known_filter_names();
 
