@@ -64,7 +64,10 @@ awaitable<bool> Resolution::resolve_batch(const config::Stream& s, const std::ve
       if (!answers_.count(need) && !unresolved_.count(need))
         wanted[{need.service, need.entity}].insert(need.reference_id);
   for (auto& [se, ids_set] : wanted) {
-    const auto& [service, entity] = se;
+    // Named references, not a structured binding: clang 14 (the fuzz build)
+    // cannot capture those in the lambda below.
+    const std::string& service = se.first;
+    const std::string& entity = se.second;
     std::vector<std::string> ids(ids_set.begin(), ids_set.end());
     auto cached = pass_.store.ref_cache_get(service, entity, ids);
     std::vector<std::string> ask;

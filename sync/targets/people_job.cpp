@@ -207,9 +207,10 @@ void PeopleJobTarget::plan_change(const config::Stream& s, const Ready& item, co
 // hash (fields and status) and a parked copy is done.
 awaitable<Step> PeopleJobTarget::send_status(const config::Stream& s, Ready& item, const std::string& job_id,
                                              const std::string& hash, state::Commit& c, StreamReport& rep) {
-  auto& [w, m] = item;
-  const std::int64_t intent = store_intent(pass_, s, w.key, state::op::job_status, encode(StatusIntent{*m.status}));
-  auto got = co_await pass_.limited(rep, [&] { return people_.modify_job_status(job_id, *m.status); });
+  const Work& w = item.first;
+  const std::string status = *item.second.status;
+  const std::int64_t intent = store_intent(pass_, s, w.key, state::op::job_status, encode(StatusIntent{status}));
+  auto got = co_await pass_.limited(rep, [&] { return people_.modify_job_status(job_id, status); });
   if (auto* e = std::get_if<CallError>(&got)) co_return write_failed(pass_, s, w, *e, c, rep, intent);
   ++rep.status_changes;
   c.outbox_done.push_back(intent);

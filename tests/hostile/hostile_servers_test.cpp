@@ -206,7 +206,11 @@ void print_figures(const std::string& mode, const Figures& f, const Tally& t) {
 // client gave up, so the process's RSS is the client's growth plus nothing
 // that is still winding down.
 void expect_flat(const Figures& f, bool servers_settled = true) {
-  EXPECT_EQ(f.fds_end.client, f.fds_warm.client) << "descriptors leaked across the repetitions";
+  // One descriptor either way is timing (under -j2 load a socket the
+  // in-process server is still closing was once counted at one end, 15 vs
+  // 16); a leak grows with the 800 repetitions between the two counts.
+  EXPECT_LE(std::abs(f.fds_end.client - f.fds_warm.client), 1)
+      << "descriptors leaked across the repetitions: " << f.fds_warm.client << " -> " << f.fds_end.client;
   if (kRssMeaningful && servers_settled) {
     EXPECT_LE(f.rss_end - f.rss_warm, kRssGrowthLimitKiB) << "RSS grew across the repetitions";
   }
