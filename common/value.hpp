@@ -56,4 +56,10 @@ class Value {
   std::shared_ptr<const Array> array_;
 };
 
+// The text of obj[key] when it is a scalar; empty when absent or not a scalar.
+inline std::string text_of(const Value& obj, std::string_view key) {
+  const Value* v = obj.get(key);
+  return v && v->is_scalar() ? v->text() : std::string();
+}
+
 }  // namespace peoplesync

@@ -5,14 +5,6 @@
 #include "sync/mapper.hpp"
 
 namespace peoplesync::sync {
-namespace {
-
-std::string text_of(const Value& obj, std::string_view key) {
-  const Value* v = obj.get(key);
-  return v && v->is_scalar() ? v->text() : std::string();
-}
-
-}  // namespace
 
 std::string encode(const JobIntent& i) {
   json::Writer w;

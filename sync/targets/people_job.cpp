@@ -22,11 +22,6 @@ constexpr const char* kEmployeeService = "Zoho People";
 constexpr const char* kEmployeeEntity = "employee";
 constexpr std::string_view kAllAssignees = "All";
 
-std::string text_of(const Value& obj, std::string_view key) {
-  const Value* v = obj.get(key);
-  return v && v->is_scalar() ? v->text() : std::string();
-}
-
 // The id-map hash of a job keeps the fields and the status apart, so a
 // status change alone is one modifyjobstatus call.
 struct JobHash {

@@ -20,11 +20,6 @@ using connectors::TimelogItemResult;
 
 namespace {
 
-std::string text_of(const Value& obj, std::string_view key) {
-  const Value* v = obj.get(key);
-  return v && v->is_scalar() ? v->text() : std::string();
-}
-
 // The time log a stream's mapping describes (the people.timelog fields of PRODUCT.md).
 connectors::TimelogInput timelog_input(const Value& f) {
   connectors::TimelogInput t;
